@@ -1,0 +1,40 @@
+// API clients for the client credentials grant. The secret is shown once and stored only as a digest.
+import type { ApiClient } from '../core/model.js';
+import type { Clock, Store } from '../core/ports.js';
+import { badRequest } from '../core/errors.js';
+import { constantTimeEqual, digest, type RandomBytes } from '../core/secrets.js';
+import { KNOWN_SCOPES } from './scopes.js';
+
+export interface NewClientCredentials {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly name: string;
+  readonly scopes: readonly string[];
+}
+
+export async function createClient(
+  store: Store,
+  clock: Clock,
+  randomBytes: RandomBytes,
+  name: string,
+  scopes: readonly string[],
+): Promise<NewClientCredentials> {
+  const unknown = scopes.filter((s) => !KNOWN_SCOPES.includes(s));
+  if (unknown.length > 0) throw badRequest(`Unknown scope: ${unknown.join(', ')}`, [`Known scopes: ${KNOWN_SCOPES.join(' ')}`]);
+  if (scopes.length === 0) throw badRequest('A client needs at least one scope.');
+  if (!name.trim()) throw badRequest('A client needs a name.');
+  const clientId = randomBytes(16).toString('hex');
+  const clientSecret = randomBytes(32).toString('base64url');
+  await store.createClient({ clientId, name: name.trim(), secretHash: digest(clientSecret), scopes: [...new Set(scopes)], createdAt: clock.now() });
+  return { clientId, clientSecret, name: name.trim(), scopes: [...new Set(scopes)] };
+}
+
+// Compared against when the client id is unknown, so both cases do the same work.
+const ABSENT_SECRET_HASH = digest('no such client');
+
+/** The client these credentials belong to, or undefined; the same work whether the id exists or not. */
+export async function authenticateClient(store: Store, clientId: string, clientSecret: string): Promise<ApiClient | undefined> {
+  const client = clientId.length <= 128 ? await store.findClient(clientId) : undefined;
+  const matches = constantTimeEqual(digest(clientSecret), client?.secretHash ?? ABSENT_SECRET_HASH);
+  return client && matches ? client : undefined;
+}

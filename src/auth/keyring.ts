@@ -1,0 +1,94 @@
+// Signing keys for access tokens: kept in the store (private halves sealed), shared by every process,
+// rotated by adding a new key and retiring the old one once no token it signed can still be valid.
+import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
+import type { Clock, SigningKeyRecord, Store } from '../core/ports.js';
+import { generateId, type RandomBytes } from '../core/secrets.js';
+import { seal, unseal } from './seal.js';
+
+export const SIGNING_ALG = 'EdDSA';
+
+type Key = CryptoKey | KeyObject | Uint8Array;
+
+interface LoadedKey {
+  readonly record: SigningKeyRecord;
+  readonly publicKey: Key;
+}
+
+export class KeyRing {
+  private keys = new Map<string, LoadedKey>();
+  private signing: { kid: string; privateKey: Key } | undefined;
+  private lastReload = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sealingKey: Buffer,
+    private readonly clock: Clock,
+    private readonly randomBytes: RandomBytes,
+    /** How long a retired key still verifies: the longest access token lifetime. */
+    private readonly retiredGraceMs: number,
+  ) {}
+
+  /** Loads the keys, creating the first one if the store has none. */
+  async init(): Promise<void> {
+    await this.reload();
+    if (!this.signing) {
+      await this.rotate();
+    }
+  }
+
+  /** Adds a new signing key and retires the others (they keep verifying for the grace period). */
+  async rotate(): Promise<string> {
+    const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
+    const kid = generateId(this.randomBytes);
+    const now = this.clock.now();
+    await this.store.addSigningKey({
+      kid,
+      alg: SIGNING_ALG,
+      publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' }),
+      sealedPrivateJwk: seal(this.sealingKey, JSON.stringify(await exportJWK(privateKey))),
+      createdAt: now,
+      retiredAt: null,
+    });
+    await this.store.retireSigningKeys(kid, now);
+    await this.reload();
+    return kid;
+  }
+
+  async reload(): Promise<void> {
+    const now = this.clock.now();
+    const records = await this.store.listSigningKeys();
+    const keys = new Map<string, LoadedKey>();
+    let signing: SigningKeyRecord | undefined;
+    for (const record of records) {
+      if (record.retiredAt !== null && record.retiredAt + this.retiredGraceMs < now) continue;
+      const publicKey = await importJWK(JSON.parse(record.publicJwk) as JWK, record.alg);
+      keys.set(record.kid, { record, publicKey });
+      if (record.retiredAt === null && (!signing || record.createdAt >= signing.createdAt)) signing = record;
+    }
+    this.keys = keys;
+    if (signing && signing.kid !== this.signing?.kid) {
+      const privateJwk = JSON.parse(unseal(this.sealingKey, signing.sealedPrivateJwk)) as JWK;
+      this.signing = { kid: signing.kid, privateKey: await importJWK(privateJwk, signing.alg) };
+    }
+    this.lastReload = now;
+  }
+
+  signingKey(): { kid: string; privateKey: Key } {
+    if (!this.signing) throw new Error('key ring not initialised');
+    return this.signing;
+  }
+
+  /** The public key for a kid; an unknown kid reloads from the store at most once a second (another process may have rotated). */
+  async publicKey(kid: string): Promise<Key | undefined> {
+    const known = this.keys.get(kid);
+    if (known) return known.publicKey;
+    if (this.clock.now() - this.lastReload < 1000) return undefined;
+    await this.reload();
+    return this.keys.get(kid)?.publicKey;
+  }
+
+  /** The JWKS document: every key that still verifies. */
+  jwks(): { keys: JWK[] } {
+    return { keys: [...this.keys.values()].map((k) => JSON.parse(k.record.publicJwk) as JWK) };
+  }
+}

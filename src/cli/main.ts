@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// The command line: `serve` runs the service; the rest manage clients, identities, keys and the outbox
+// directly on the configured database.
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { createClient } from '../auth/clients.js';
+import { KeyRing } from '../auth/keyring.js';
+import { ADMIN_SCOPE, KNOWN_SCOPES } from '../auth/scopes.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { ServiceError } from '../core/errors.js';
+import { detectFormat, parseIdentityImport } from '../core/identity-import.js';
+import type { Store } from '../core/ports.js';
+import { deriveKey, generateId } from '../core/secrets.js';
+import { readOutbox } from '../delivery/outbox.js';
+import { createRuntime, masterSecret, openMigratedStore } from '../runtime.js';
+
+const USAGE = `usage: mfa-controller <command>
+
+  serve                                   run the service (default)
+  migrate                                 apply database migrations and exit
+  clients create --name N --scopes S[,S] [--json]
+                                          create an API client; prints its secret once
+  clients list [--json]
+  clients delete CLIENT_ID
+  users import FILE                       import identities from JSON or CSV (all or nothing)
+  users list [--json]
+  users get ALIAS [--json]
+  users delete ALIAS
+  keys rotate                             start signing access tokens with a new key
+  outbox [--json] [--last N]              show messages written to the local outbox
+
+Scopes: ${KNOWN_SCOPES.join(' ')}
+Configuration comes from MFA_* environment variables; see docs/configuration.md.`;
+
+const clock = { now: () => Date.now() };
+const random = (size: number) => randomBytes(size);
+
+class UsageError extends Error {}
+
+async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openMigratedStore(config);
+  try {
+    return await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
+
+async function serve(config: Config): Promise<void> {
+  if (config.devDefaults.length > 0) {
+    const bar = '!'.repeat(78);
+    process.stderr.write(`${bar}\n!! mfa-controller is running with development defaults:\n`);
+    for (const item of config.devDefaults) process.stderr.write(`!!   - ${item}\n`);
+    process.stderr.write(`!! Do not use this setup for real people. See docs/configuration.md.\n${bar}\n`);
+  }
+  const runtime = await createRuntime(config);
+  await runtime.app.listen({ host: config.host, port: config.port });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    runtime.app.log.info({ signal }, 'draining in-flight requests');
+    const force = setTimeout(() => {
+      runtime.app.log.error('shutdown grace period over; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs);
+    force.unref();
+    runtime.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function clients(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } } });
+  const [action, id] = positionals;
+  await withStore(config, async (store) => {
+    if (action === 'create') {
+      if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes');
+      const scopes = values.scopes.split(/[\s,]+/).filter(Boolean);
+      const created = await createClient(store, clock, random, values.name, scopes);
+      if (values.json) print({ clientId: created.clientId, clientSecret: created.clientSecret });
+      else print(`client id:     ${created.clientId}\nclient secret: ${created.clientSecret}\n(the secret is shown only now)`);
+      if (scopes.includes(ADMIN_SCOPE) && !values.json) print(`scope ${ADMIN_SCOPE} lets this client manage identities and clients`);
+    } else if (action === 'list') {
+      const list = (await store.listClients()).map((c) => ({ clientId: c.clientId, name: c.name, scopes: c.scopes, created: new Date(c.createdAt).toISOString() }));
+      print(values.json ? list : list.map((c) => `${c.clientId}  ${c.name}  ${c.scopes.join(' ')}`).join('\n') || '(no clients)');
+    } else if (action === 'delete' && id) {
+      if (!(await store.deleteClient(id))) throw new UsageError(`no client ${id}`);
+      print(`deleted ${id}`);
+    } else {
+      throw new UsageError('clients: expected create, list or delete CLIENT_ID');
+    }
+  });
+}
+
+async function users(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
+  const [action, target] = positionals;
+  await withStore(config, async (store) => {
+    if (action === 'import' && target) {
+      const text = await readFile(target, 'utf8');
+      const { rows, errors } = parseIdentityImport(text, detectFormat(target, text));
+      if (errors.length > 0) {
+        for (const e of errors) process.stderr.write(`${target}:${e.line}: ${e.message}\n`);
+        throw new UsageError(`${errors.length} bad row(s); nothing was imported`);
+      }
+      const result = await store.upsertIdentities(rows, () => generateId(random), clock.now());
+      print(`imported ${rows.length} identities (${result.created} created, ${result.updated} updated)`);
+    } else if (action === 'list') {
+      const all = [];
+      let after: string | undefined;
+      for (;;) {
+        const page = await store.listIdentities(500, after);
+        all.push(...page);
+        if (page.length < 500) break;
+        after = page[page.length - 1]?.alias;
+      }
+      print(values.json ? all : all.map((i) => `${i.alias}  ${i.status}  ${Object.keys(i.attributes).join(',')}`).join('\n') || '(no identities)');
+    } else if (action === 'get' && target) {
+      const identity = await store.findIdentity(target);
+      if (!identity) throw new UsageError(`no identity ${target}`);
+      print(values.json ? identity : Object.entries({ id: identity.id, alias: identity.alias, status: identity.status, ...identity.attributes }).map(([k, v]) => `${k}: ${v}`).join('\n'));
+    } else if (action === 'delete' && target) {
+      if (!(await store.deleteIdentity(target))) throw new UsageError(`no identity ${target}`);
+      print(`deleted ${target}`);
+    } else {
+      throw new UsageError('users: expected import FILE, list, get ALIAS or delete ALIAS');
+    }
+  });
+}
+
+async function keys(config: Config, args: string[]): Promise<void> {
+  if (args[0] !== 'rotate') throw new UsageError('keys: expected rotate');
+  await withStore(config, async (store) => {
+    const ring = new KeyRing(store, deriveKey(masterSecret(config), 'signing-key-seal'), clock, random, config.accessTokenTtlSeconds * 1000);
+    print(`signing with new key ${await ring.rotate()}; older keys verify for ${config.accessTokenTtlSeconds} s more`);
+  });
+}
+
+async function outbox(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, last: { type: 'string' } } });
+  const entries = await readOutbox(config.dataDir);
+  const shown = values.last ? entries.slice(-Number(values.last)) : entries;
+  if (values.json) {
+    print(shown);
+    return;
+  }
+  print(shown.map((m) => `[${m.at}] ${m.channel} to ${m.to}${m.subject ? ` — ${m.subject}` : ''}\n${m.body}\n`).join('\n') || '(the outbox is empty)');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command = 'serve', ...rest] = argv;
+  if (command === '--help' || command === '-h' || command === 'help') {
+    print(USAGE);
+    return 0;
+  }
+  try {
+    const config = loadConfig();
+    switch (command) {
+      case 'serve':
+        await serve(config);
+        return -1;
+      case 'migrate':
+        await withStore(config, async () => print('migrations applied'));
+        return 0;
+      case 'clients':
+        await clients(config, rest);
+        return 0;
+      case 'users':
+        await users(config, rest);
+        return 0;
+      case 'keys':
+        await keys(config, rest);
+        return 0;
+      case 'outbox':
+        await outbox(config, rest);
+        return 0;
+      default:
+        throw new UsageError(`unknown command ${command}\n\n${USAGE}`);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
+    else if (err instanceof UsageError || err instanceof ServiceError) process.stderr.write(`mfa-controller: ${err.message}\n`);
+    else process.stderr.write(`mfa-controller: ${(err as Error).stack ?? String(err)}\n`);
+    return 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code >= 0) process.exit(code);

@@ -1,0 +1,246 @@
+// The one place configuration is read: MFA_* environment variables over an optional JSON file
+// (MFA_CONFIG_FILE), each value parsed and checked here so a bad value stops start-up naming the variable.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export type Mode = 'development' | 'production';
+export type EmailTransport = 'outbox' | 'smtp' | 'webhook';
+export type PhoneTransport = 'outbox' | 'twilio' | 'webhook';
+
+export interface Config {
+  readonly mode: Mode;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly dataDir: string;
+  /** sqlite file path or postgres:// URL */
+  readonly databaseUrl: string;
+  readonly redisUrl: string | undefined;
+  /** Master secret; token HMAC and key-sealing keys are derived from it. Undefined means: use the dev file. */
+  readonly secret: Buffer | undefined;
+  readonly logLevel: string;
+  readonly bodyLimitBytes: number;
+  readonly explicitErrors: boolean;
+  readonly accessTokenTtlSeconds: number;
+  readonly token: {
+    readonly length: number;
+    readonly ttlSeconds: number;
+    readonly maxAttempts: number;
+    readonly maxFailuresPerIdentity: number;
+    readonly failureWindowSeconds: number;
+    readonly lockoutSeconds: number;
+    readonly resendIntervalSeconds: number;
+  };
+  readonly rateLimits: {
+    readonly sendsPerClient: number;
+    readonly sendsPerClientWindowSeconds: number;
+    readonly sendsPerRecipient: number;
+    readonly sendsPerRecipientWindowSeconds: number;
+  };
+  readonly delivery: {
+    readonly email: EmailTransport;
+    readonly sms: PhoneTransport;
+    readonly voice: PhoneTransport;
+    readonly smtpUrl: string | undefined;
+    readonly emailFrom: string;
+    readonly twilioAccountSid: string | undefined;
+    readonly twilioAuthToken: string | undefined;
+    readonly twilioFrom: string | undefined;
+    readonly twilioBaseUrl: string | undefined;
+    readonly webhookUrl: string | undefined;
+    readonly webhookSecret: string | undefined;
+    readonly timeoutMs: number;
+    readonly templatesDir: string | undefined;
+    readonly defaultLocale: string;
+  };
+  readonly shutdownGraceMs: number;
+  /** Names of the settings left at a development default, for the start-up warning. */
+  readonly devDefaults: readonly string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, message: string) {
+    super(`${variable}: ${message}`);
+  }
+}
+
+type Source = Readonly<Record<string, string | undefined>>;
+
+class Reader {
+  readonly devDefaults: string[] = [];
+  constructor(private readonly source: Source) {}
+
+  raw(name: string): string | undefined {
+    const value = this.source[name];
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback: string): string {
+    return this.raw(name) ?? fallback;
+  }
+
+  int(name: string, fallback: number, min: number, max: number): number {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(name, `expected a whole number, got "${text}"`);
+    const value = Number(text);
+    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const text = this.raw(name)?.toLowerCase();
+    if (text === undefined) return fallback;
+    if (['1', 'true', 'yes', 'on'].includes(text)) return true;
+    if (['0', 'false', 'no', 'off'].includes(text)) return false;
+    throw new ConfigError(name, `expected true or false, got "${text}"`);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const text = this.raw(name);
+    if (text === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(text)) {
+      throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${text}"`);
+    }
+    return text as T;
+  }
+
+  url(name: string, protocols: readonly string[]): string | undefined {
+    const text = this.raw(name);
+    if (text === undefined) return undefined;
+    let parsed: URL;
+    try {
+      parsed = new URL(text);
+    } catch {
+      throw new ConfigError(name, 'is not a valid URL');
+    }
+    if (!protocols.includes(parsed.protocol)) {
+      throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL`);
+    }
+    return text;
+  }
+}
+
+function readConfigFile(path: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError('MFA_CONFIG_FILE', `cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError('MFA_CONFIG_FILE', 'must hold a JSON object of MFA_* settings');
+  }
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!key.startsWith('MFA_')) throw new ConfigError('MFA_CONFIG_FILE', `unknown setting "${key}"`);
+    out[key] = String(value);
+  }
+  return out;
+}
+
+function parseSecret(text: string | undefined): Buffer | undefined {
+  if (text === undefined) return undefined;
+  const bytes = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  if (bytes.length < 32) throw new ConfigError('MFA_SECRET', 'must hold at least 32 bytes (64 hex or 44 base64 characters)');
+  return bytes;
+}
+
+/** Builds the configuration from an environment (process.env by default). Throws ConfigError. */
+export function loadConfig(env: Source = process.env): Config {
+  const file = env['MFA_CONFIG_FILE'] ? readConfigFile(env['MFA_CONFIG_FILE']) : {};
+  const r = new Reader({ ...file, ...env });
+
+  const mode = r.oneOf<Mode>('MFA_MODE', ['development', 'production'], 'development');
+  const host = r.string('MFA_HOST', '127.0.0.1');
+  const port = r.int('MFA_PORT', 8080, 0, 65535);
+  const dataDir = resolve(r.string('MFA_DATA_DIR', './data'));
+  const databaseUrl = r.raw('MFA_DATABASE_URL') ?? resolve(dataDir, 'mfa.sqlite');
+  if (/^[a-z]+:\/\//i.test(databaseUrl) && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
+    throw new ConfigError('MFA_DATABASE_URL', 'expected a postgres:// URL or a SQLite file path');
+  }
+  const publicUrl = (r.url('MFA_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/+$/, '');
+  const secret = parseSecret(r.raw('MFA_SECRET'));
+
+  const delivery = {
+    email: r.oneOf<EmailTransport>('MFA_EMAIL_TRANSPORT', ['outbox', 'smtp', 'webhook'], r.raw('MFA_SMTP_URL') ? 'smtp' : 'outbox'),
+    sms: r.oneOf<PhoneTransport>('MFA_SMS_TRANSPORT', ['outbox', 'twilio', 'webhook'], 'outbox'),
+    voice: r.oneOf<PhoneTransport>('MFA_VOICE_TRANSPORT', ['outbox', 'twilio', 'webhook'], 'outbox'),
+    smtpUrl: r.url('MFA_SMTP_URL', ['smtp:', 'smtps:']),
+    emailFrom: r.string('MFA_EMAIL_FROM', 'mfa-controller <no-reply@localhost>'),
+    twilioAccountSid: r.raw('MFA_TWILIO_ACCOUNT_SID'),
+    twilioAuthToken: r.raw('MFA_TWILIO_AUTH_TOKEN'),
+    twilioFrom: r.raw('MFA_TWILIO_FROM'),
+    twilioBaseUrl: r.url('MFA_TWILIO_BASE_URL', ['http:', 'https:']),
+    webhookUrl: r.url('MFA_WEBHOOK_URL', ['http:', 'https:']),
+    webhookSecret: r.raw('MFA_WEBHOOK_SECRET'),
+    timeoutMs: r.int('MFA_DELIVERY_TIMEOUT_MS', 10_000, 100, 120_000),
+    templatesDir: r.raw('MFA_TEMPLATES_DIR'),
+    defaultLocale: r.string('MFA_DEFAULT_LOCALE', 'en'),
+  };
+  if (delivery.email === 'smtp' && !delivery.smtpUrl) throw new ConfigError('MFA_SMTP_URL', 'is required when MFA_EMAIL_TRANSPORT=smtp');
+  for (const [name, transport] of [['MFA_SMS_TRANSPORT', delivery.sms], ['MFA_VOICE_TRANSPORT', delivery.voice]] as const) {
+    if (transport === 'twilio') {
+      for (const needed of ['MFA_TWILIO_ACCOUNT_SID', 'MFA_TWILIO_AUTH_TOKEN', 'MFA_TWILIO_FROM']) {
+        if (!r.raw(needed)) throw new ConfigError(needed, `is required when ${name}=twilio`);
+      }
+    }
+  }
+  const usesWebhook = [delivery.email, delivery.sms, delivery.voice].includes('webhook');
+  if (usesWebhook && !delivery.webhookUrl) throw new ConfigError('MFA_WEBHOOK_URL', 'is required when a transport is webhook');
+  if (usesWebhook && !delivery.webhookSecret) throw new ConfigError('MFA_WEBHOOK_SECRET', 'is required when a transport is webhook');
+  if (mode === 'production') {
+    for (const [name, transport] of Object.entries({ MFA_EMAIL_TRANSPORT: delivery.email, MFA_SMS_TRANSPORT: delivery.sms, MFA_VOICE_TRANSPORT: delivery.voice })) {
+      if (transport === 'outbox') throw new ConfigError(name, 'the local outbox is for development; choose a real transport in production mode');
+    }
+    if (!secret) throw new ConfigError('MFA_SECRET', 'is required in production mode');
+  }
+
+  const devDefaults: string[] = [];
+  if (!secret) devDefaults.push('MFA_SECRET (a generated secret in the data directory)');
+  for (const [name, transport] of Object.entries({ MFA_EMAIL_TRANSPORT: delivery.email, MFA_SMS_TRANSPORT: delivery.sms, MFA_VOICE_TRANSPORT: delivery.voice })) {
+    if (transport === 'outbox') devDefaults.push(`${name} (messages go to the local outbox, not to people)`);
+  }
+
+  const config: Config = {
+    mode,
+    host,
+    port,
+    publicUrl,
+    dataDir,
+    databaseUrl,
+    redisUrl: r.url('MFA_REDIS_URL', ['redis:', 'rediss:']),
+    secret,
+    logLevel: r.oneOf('MFA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+    bodyLimitBytes: r.int('MFA_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
+    explicitErrors: r.bool('MFA_EXPLICIT_ERRORS', false),
+    accessTokenTtlSeconds: r.int('MFA_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    token: {
+      length: r.int('MFA_TOKEN_LENGTH', 6, 6, 10),
+      ttlSeconds: r.int('MFA_TOKEN_TTL_SECONDS', 300, 30, 24 * 3600),
+      maxAttempts: r.int('MFA_TOKEN_MAX_ATTEMPTS', 5, 1, 1_000_000_000),
+      maxFailuresPerIdentity: r.int('MFA_TOKEN_MAX_FAILURES_PER_IDENTITY', 10, 1, 1_000_000_000),
+      failureWindowSeconds: r.int('MFA_TOKEN_FAILURE_WINDOW_SECONDS', 900, 1, 30 * 24 * 3600),
+      lockoutSeconds: r.int('MFA_TOKEN_LOCKOUT_SECONDS', 900, 1, 30 * 24 * 3600),
+      resendIntervalSeconds: r.int('MFA_TOKEN_RESEND_INTERVAL_SECONDS', 30, 0, 3600),
+    },
+    rateLimits: {
+      sendsPerClient: r.int('MFA_RATE_SENDS_PER_CLIENT', 120, 1, 1_000_000_000),
+      sendsPerClientWindowSeconds: r.int('MFA_RATE_SENDS_PER_CLIENT_WINDOW_SECONDS', 60, 1, 86_400),
+      sendsPerRecipient: r.int('MFA_RATE_SENDS_PER_RECIPIENT', 5, 1, 1_000_000_000),
+      sendsPerRecipientWindowSeconds: r.int('MFA_RATE_SENDS_PER_RECIPIENT_WINDOW_SECONDS', 900, 1, 86_400),
+    },
+    delivery,
+    shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    devDefaults,
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

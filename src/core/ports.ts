@@ -1,0 +1,123 @@
+// The seams the core defines and the adapters implement: storage, delivery, rate counting.
+import type { ApiClient, Channel, DeliveryType, Identity, IdentityStatus, Method, Verification, VerificationStatus } from './model.js';
+
+export interface IdentityInput {
+  readonly alias: string;
+  readonly status: IdentityStatus;
+  readonly attributes: Readonly<Record<string, string>>;
+}
+
+export interface SigningKeyRecord {
+  readonly kid: string;
+  readonly alg: string;
+  readonly publicJwk: string;
+  /** The private JWK, encrypted with a key derived from the master secret. */
+  readonly sealedPrivateJwk: string;
+  readonly createdAt: number;
+  readonly retiredAt: number | null;
+}
+
+export interface NewTokenVerification {
+  readonly id: string;
+  readonly subject: string;
+  readonly clientId: string;
+  readonly deliveryType: DeliveryType;
+  readonly secretHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+}
+
+export interface TokenState {
+  /** 0 when not locked. */
+  readonly lockedUntil: number;
+  readonly current: Verification | undefined;
+}
+
+export interface FailureCount {
+  readonly failures: number;
+  readonly lockedUntil: number;
+}
+
+export interface FailurePolicy {
+  readonly windowMs: number;
+  readonly maxFailures: number;
+  readonly lockoutMs: number;
+}
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  // identities
+  findIdentity(alias: string): Promise<Identity | undefined>;
+  listIdentities(limit: number, afterAlias?: string): Promise<Identity[]>;
+  /** Creates or replaces every row in one transaction: all are written or none. */
+  upsertIdentities(rows: readonly IdentityInput[], newId: () => string, now: number): Promise<{ created: number; updated: number }>;
+  deleteIdentity(alias: string): Promise<boolean>;
+
+  // API clients
+  createClient(client: ApiClient): Promise<void>;
+  findClient(clientId: string): Promise<ApiClient | undefined>;
+  listClients(): Promise<ApiClient[]>;
+  deleteClient(clientId: string): Promise<boolean>;
+
+  // signing keys
+  listSigningKeys(): Promise<SigningKeyRecord[]>;
+  addSigningKey(key: SigningKeyRecord): Promise<void>;
+  retireSigningKeys(exceptKid: string, at: number): Promise<void>;
+
+  // verifications
+  findVerification(id: string): Promise<Verification | undefined>;
+  /**
+   * Makes `v` the subject's current token verification and supersedes older pending ones, in one
+   * transaction; unless the same client asked for the same delivery type within the resend interval
+   * and that token is still pending, in which case nothing is written and that request's id comes back.
+   */
+  startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }>;
+  /** The subject's lockout end and current token verification, read together. */
+  tokenState(subject: string): Promise<TokenState>;
+  /** Records a guess; false when the same guess was already made on this verification. */
+  recordGuess(verificationId: string, guessHash: string): Promise<boolean>;
+  /** Takes one try if the verification is pending, unexpired and has tries left; the tries used, or undefined. */
+  reserveAttempt(verificationId: string, maxAttempts: number, now: number): Promise<number | undefined>;
+  /** Moves a pending verification to a final status; true only for the one caller that did it. */
+  completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean>;
+  /** Counts one failure of the subject for the method within a window, locking it at the limit. */
+  recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount>;
+  lock(subject: string, method: Method, until: number): Promise<void>;
+  clearFailures(subject: string, method: Method): Promise<void>;
+
+  /** Fixed-window counter shared by every process on this store. */
+  hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+}
+
+export interface RateCounter {
+  hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  close(): Promise<void>;
+}
+
+export interface Message {
+  readonly channel: Channel;
+  readonly to: string;
+  readonly subject: string;
+  readonly body: string;
+  readonly locale: string;
+}
+
+export interface Sender {
+  /** Resolves when the transport accepted the message; rejects with DeliveryError otherwise. */
+  send(message: Message): Promise<void>;
+  close?(): Promise<void>;
+}
+
+export class DeliveryError extends Error {
+  constructor(message: string, override readonly cause?: unknown) {
+    super(message);
+  }
+}
+
+export interface Clock {
+  now(): number;
+}

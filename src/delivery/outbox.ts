@@ -1,0 +1,89 @@
+// The development transport: every message becomes one JSON line in <dataDir>/outbox.jsonl, so a developer
+// (or the `outbox` CLI command) can read the token without a mail server or a phone.
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Channel } from '../core/model.js';
+import { DeliveryError, type Message, type Sender } from '../core/ports.js';
+
+export const OUTBOX_FILE_NAME = 'outbox.jsonl';
+
+export interface OutboxEntry {
+  /** ISO 8601 time the message was written. */
+  readonly at: string;
+  readonly channel: Channel;
+  readonly to: string;
+  readonly subject: string;
+  readonly body: string;
+}
+
+export function outboxPath(dataDir: string): string {
+  return join(dataDir, OUTBOX_FILE_NAME);
+}
+
+export class OutboxSender implements Sender {
+  private readonly path: string;
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.path = outboxPath(dataDir);
+  }
+
+  async send(message: Message): Promise<void> {
+    const entry: OutboxEntry = {
+      at: new Date(this.now()).toISOString(),
+      channel: message.channel,
+      to: message.to,
+      subject: message.subject,
+      body: message.body,
+    };
+    try {
+      // The file holds live tokens: readable by the service's user only. Modes apply on creation only.
+      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+      // One appendFile call with one complete line: O_APPEND writes of one buffer do not interleave.
+      await appendFile(this.path, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o600 });
+    } catch (err) {
+      throw new DeliveryError(`outbox: cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: every send opens and closes the file.
+  }
+}
+
+/**
+ * The outbox entries, oldest first. A missing file is an empty outbox. Lines that are not a complete entry
+ * (a write cut short by a crash) are skipped so one bad line does not hide the rest.
+ */
+export async function readOutbox(dataDir: string): Promise<OutboxEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(outboxPath(dataDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+  const entries: OutboxEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const entry = parseEntry(line);
+    if (entry) entries.push(entry);
+  }
+  return entries;
+}
+
+function parseEntry(line: string): OutboxEntry | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (value === null || typeof value !== 'object') return undefined;
+  const { at, channel, to, subject, body } = value as Record<string, unknown>;
+  if (typeof at !== 'string' || typeof to !== 'string' || typeof subject !== 'string' || typeof body !== 'string') return undefined;
+  if (channel !== 'email' && channel !== 'sms' && channel !== 'voice') return undefined;
+  return { at, channel, to, subject, body };
+}

@@ -1,0 +1,54 @@
+// Builds the Fastify application from ready-made services; listening is the caller's business.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { AccessTokens } from '../auth/access-tokens.js';
+import type { KeyRing } from '../auth/keyring.js';
+import type { Clock, Store } from '../core/ports.js';
+import type { RandomBytes } from '../core/secrets.js';
+import type { TokenService } from '../services/token.js';
+import { errorBody, handleError } from './errors.js';
+import { adminRoutes } from './routes/admin.js';
+import { mfaRoutes } from './routes/mfa.js';
+import { oauthRoutes } from './routes/oauth.js';
+import { opsRoutes } from './routes/ops.js';
+
+export interface AppDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly randomBytes: RandomBytes;
+  readonly keys: KeyRing;
+  readonly tokens: AccessTokens;
+  readonly tokenService: TokenService;
+  readonly publicUrl: string;
+  readonly bodyLimitBytes: number;
+  readonly checkReady: () => Promise<void>;
+  /** pino options, or false for no logging (tests). */
+  readonly logger: false | Record<string, unknown>;
+}
+
+/** Log fields that may carry secrets. Bodies are never logged; headers are, less these. */
+export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-mfa-signature"]', 'err.config', 'err.request'];
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger === false ? false : { ...deps.logger, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    bodyLimit: deps.bodyLimitBytes,
+    // Hostile input: deep or huge JSON is refused by size; prototype keys never reach handlers.
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    routerOptions: { maxParamLength: 200 },
+    requestTimeout: 30_000,
+    genReqId: () => crypto.randomUUID(),
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+  });
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `No route for ${request.method} ${request.url.split('?')[0]}.`)));
+
+  await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
+  await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
+  for (const prefix of ['/v3', '/beta']) {
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService });
+  }
+  await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
+  return app;
+}

@@ -1,0 +1,83 @@
+// The OpenAPI document at /openapi.json: the official operations this server serves, under /v3 and
+// /beta, plus the extensions (OAuth token endpoint, operator API, health) described in our own words.
+import { officialOperation, officialSpec } from './spec.js';
+
+/** Official operations served so far, by path and HTTP method. */
+export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
+  ['/mfa/token/send', 'post'],
+  ['/mfa/token/authenticate', 'post'],
+  ['/mfa/{method}/poll', 'post'],
+];
+
+type Json = Record<string, unknown>;
+
+const EXTENSIONS: Record<string, Json> = {
+  '/oauth/token': {
+    post: {
+      operationId: 'createAccessToken',
+      tags: ['OAuth'],
+      summary: 'Access token by client credentials',
+      description: 'Client credentials grant (RFC 6749 section 4.4). The body may be url-encoded, multipart or JSON; the client may authenticate with HTTP Basic instead of body fields.',
+      security: [],
+      responses: { '200': { description: 'An access token.' }, '400': { description: 'An OAuth error.' }, '401': { description: 'Client authentication failed.' } },
+    },
+  },
+  '/.well-known/jwks.json': { get: { operationId: 'getJwks', tags: ['OAuth'], summary: 'Public keys that verify access tokens', security: [], responses: { '200': { description: 'A JWK set.' } } } },
+  '/health/live': { get: { operationId: 'getLiveness', tags: ['Operations'], summary: 'The process is up', security: [], responses: { '200': { description: 'Live.' } } } },
+  '/health/ready': { get: { operationId: 'getReadiness', tags: ['Operations'], summary: 'Backing services answer', security: [], responses: { '200': { description: 'Ready.' }, '503': { description: 'Not ready.' } } } },
+  '/admin/v1/identities': { get: { operationId: 'listIdentities', tags: ['Operator'], summary: 'List identities (scope mfa:admin)', responses: { '200': { description: 'Identities, by alias.' } } } },
+  '/admin/v1/identities/import': { post: { operationId: 'importIdentities', tags: ['Operator'], summary: 'Import identities from JSON or CSV, all or nothing (scope mfa:admin)', responses: { '200': { description: 'Counts written.' }, '400': { description: 'Every bad row, by line.' } } } },
+  '/admin/v1/identities/{alias}': {
+    get: { operationId: 'getIdentity', tags: ['Operator'], summary: 'One identity', responses: { '200': { description: 'The identity.' }, '404': { description: 'No such alias.' } } },
+    put: { operationId: 'putIdentity', tags: ['Operator'], summary: 'Create or replace one identity', responses: { '200': { description: 'The identity.' } } },
+    delete: { operationId: 'deleteIdentity', tags: ['Operator'], summary: 'Remove one identity', responses: { '204': { description: 'Removed.' } } },
+  },
+  '/admin/v1/clients': {
+    get: { operationId: 'listClients', tags: ['Operator'], summary: 'API clients', responses: { '200': { description: 'Clients, without secrets.' } } },
+    post: { operationId: 'createClient', tags: ['Operator'], summary: 'Create an API client; the secret is shown once', responses: { '201': { description: 'The client id and secret.' } } },
+  },
+  '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key', responses: { '200': { description: 'The new key id.' } } } },
+};
+
+export function servedOpenApi(publicUrl: string): Json {
+  const paths: Record<string, Record<string, Json>> = {};
+  for (const prefix of ['/v3', '/beta']) {
+    for (const [path, method] of SERVED_OPERATIONS) {
+      const operation = officialOperation(path, method);
+      const id = prefix === '/beta' ? `${String(operation['operationId'])}Beta` : operation['operationId'];
+      (paths[`${prefix}${path}`] ??= {})[method] = { ...operation, operationId: id };
+    }
+  }
+  Object.assign(paths, EXTENSIONS);
+  return {
+    openapi: '3.0.1',
+    info: {
+      title: 'mfa-controller',
+      version: '0.1.0',
+      description: 'Self-hosted MFA Controller API. The /v3 and /beta operations follow the official SailPoint API description (MIT licence); the rest are this service\'s extensions.',
+    },
+    servers: [{ url: publicUrl }],
+    security: [{ bearer: [] }],
+    paths,
+    components: {
+      ...(officialSpec['components'] as Json),
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    },
+  };
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A plain page listing every served operation, readable without any script or outside asset. */
+export function docsPage(document: Json): string {
+  const rows: string[] = [];
+  for (const [path, operations] of Object.entries(document['paths'] as Record<string, Record<string, Json>>)) {
+    for (const [method, op] of Object.entries(operations)) {
+      rows.push(`<tr><td><code>${method.toUpperCase()}</code></td><td><code>${escapeHtml(path)}</code></td><td>${escapeHtml(String(op['summary'] ?? ''))}</td></tr>`);
+    }
+  }
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mfa-controller API</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}td{padding:.2rem .8rem;border-bottom:1px solid #ddd}</style></head>
+<body><h1>mfa-controller API</h1><p>The full description is at <a href="/openapi.json">/openapi.json</a>.</p>
+<table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
+}

@@ -1,0 +1,99 @@
+// The operator API under /admin/v1 (scope mfa:admin): the identity directory, API clients and signing keys.
+import type { FastifyPluginAsync } from 'fastify';
+import type { AccessTokens } from '../../auth/access-tokens.js';
+import { createClient } from '../../auth/clients.js';
+import type { KeyRing } from '../../auth/keyring.js';
+import { ADMIN_SCOPE } from '../../auth/scopes.js';
+import { badRequest, notFound } from '../../core/errors.js';
+import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
+import type { Identity } from '../../core/model.js';
+import type { Clock, Store } from '../../core/ports.js';
+import { generateId, type RandomBytes } from '../../core/secrets.js';
+import { bearerAuth } from '../auth.js';
+
+export interface AdminRoutesDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly randomBytes: RandomBytes;
+  readonly tokens: AccessTokens;
+  readonly keys: KeyRing;
+}
+
+const IMPORT_LIMIT_BYTES = 20 * 1024 * 1024;
+
+const identityView = (i: Identity) => ({ id: i.id, alias: i.alias, status: i.status, attributes: i.attributes, created: new Date(i.createdAt).toISOString(), modified: new Date(i.updatedAt).toISOString() });
+
+export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps) => {
+  app.addHook('onRequest', bearerAuth(deps.tokens));
+  app.addHook('onRoute', (route) => {
+    route.config = { ...(route.config as object), scopes: [ADMIN_SCOPE] };
+  });
+  const newId = () => generateId(deps.randomBytes);
+
+  app.get<{ Querystring: { limit?: number; after?: string } }>(
+    '/identities',
+    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, after: { type: 'string' } } } } },
+    async (request) => (await deps.store.listIdentities(request.query.limit ?? 100, request.query.after)).map(identityView),
+  );
+
+  app.get<{ Params: { alias: string } }>('/identities/:alias', async (request) => {
+    const identity = await deps.store.findIdentity(request.params.alias);
+    if (!identity) throw notFound(`No identity with alias ${request.params.alias}.`);
+    return identityView(identity);
+  });
+
+  app.put<{ Params: { alias: string }; Body: Record<string, unknown> }>('/identities/:alias', async (request) => {
+    const body = request.body && typeof request.body === 'object' ? request.body : {};
+    const checked = validateIdentityInput({ ...body, alias: request.params.alias }, 1);
+    if (Array.isArray(checked)) throw badRequest('The identity is not valid.', checked.map((e) => e.message));
+    await deps.store.upsertIdentities([checked], newId, deps.clock.now());
+    return identityView((await deps.store.findIdentity(checked.alias))!);
+  });
+
+  app.delete<{ Params: { alias: string } }>('/identities/:alias', async (request, reply) => {
+    if (!(await deps.store.deleteIdentity(request.params.alias))) throw notFound(`No identity with alias ${request.params.alias}.`);
+    return reply.code(204).send();
+  });
+
+  // The import reads the raw text so that errors can name the line of each bad row.
+  await app.register(async (raw) => {
+    raw.removeAllContentTypeParsers();
+    raw.addContentTypeParser(['application/json', 'text/csv'], { parseAs: 'string', bodyLimit: IMPORT_LIMIT_BYTES }, (_req, body, done) => done(null, body));
+    raw.post<{ Body: string }>('/identities/import', async (request) => {
+      const format = request.headers['content-type']?.startsWith('text/csv') ? 'csv' : 'json';
+      const { rows, errors } = parseIdentityImport(request.body, format);
+      if (errors.length > 0) {
+        throw badRequest(`The import has ${errors.length} bad row(s); nothing was written.`, errors.map((e) => `line ${e.line}: ${e.message}`));
+      }
+      return deps.store.upsertIdentities(rows, newId, deps.clock.now());
+    });
+  });
+
+  app.get('/clients', async () =>
+    (await deps.store.listClients()).map((c) => ({ clientId: c.clientId, name: c.name, scopes: c.scopes, created: new Date(c.createdAt).toISOString() })),
+  );
+
+  app.post<{ Body: { name: string; scopes: string[] } }>(
+    '/clients',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['name', 'scopes'],
+          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, scopes: { type: 'array', items: { type: 'string' }, minItems: 1 } },
+        },
+      },
+    },
+    async (request, reply) => {
+      const created = await createClient(deps.store, deps.clock, deps.randomBytes, request.body.name, request.body.scopes);
+      return reply.code(201).header('cache-control', 'no-store').send(created);
+    },
+  );
+
+  app.delete<{ Params: { clientId: string } }>('/clients/:clientId', async (request, reply) => {
+    if (!(await deps.store.deleteClient(request.params.clientId))) throw notFound('No such client.');
+    return reply.code(204).send();
+  });
+
+  app.post('/keys/rotate', async () => ({ kid: await deps.keys.rotate() }));
+};

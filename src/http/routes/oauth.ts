@@ -1,0 +1,79 @@
+// POST /oauth/token: the client credentials grant (RFC 6749 §4.4). The body may be url-encoded,
+// multipart (what the official SDK sends) or JSON; the client may authenticate by HTTP Basic instead.
+import formbody from '@fastify/formbody';
+import multipart from '@fastify/multipart';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { AccessTokens } from '../../auth/access-tokens.js';
+import { authenticateClient } from '../../auth/clients.js';
+import type { Store } from '../../core/ports.js';
+
+export interface OAuthRoutesDeps {
+  readonly store: Store;
+  readonly tokens: AccessTokens;
+}
+
+type OAuthError = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+
+function oauthError(reply: FastifyReply, error: OAuthError, description: string): FastifyReply {
+  const status = error === 'invalid_client' ? 401 : 400;
+  if (error === 'invalid_client') reply.header('www-authenticate', 'Basic realm="mfa-controller"');
+  return reply.code(status).header('cache-control', 'no-store').send({ error, error_description: description });
+}
+
+/** client_id and client_secret from an `Authorization: Basic` header (form-url-encoded, RFC 6749 §2.3.1). */
+function basicCredentials(header: string | undefined): { clientId: string; clientSecret: string } | undefined | 'malformed' {
+  if (!header) return undefined;
+  const match = /^Basic ([A-Za-z0-9+/=]+)$/i.exec(header.trim());
+  if (!match?.[1]) return 'malformed';
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return 'malformed';
+  try {
+    const unescape = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+    return { clientId: unescape(decoded.slice(0, colon)), clientSecret: unescape(decoded.slice(colon + 1)) };
+  } catch {
+    return 'malformed';
+  }
+}
+
+const field = (body: Record<string, unknown>, name: string): string | undefined => {
+  const value = body[name];
+  return typeof value === 'string' ? value : undefined;
+};
+
+export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps) => {
+  await app.register(formbody, { bodyLimit: 16 * 1024 });
+  await app.register(multipart, {
+    attachFieldsToBody: 'keyValues',
+    limits: { fields: 10, fieldSize: 4096, files: 0, parts: 10 },
+  });
+
+  app.post('/oauth/token', async (request, reply) => {
+    const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
+    const grantType = field(body, 'grant_type');
+    if (!grantType) return oauthError(reply, 'invalid_request', 'grant_type is required');
+    if (grantType !== 'client_credentials') return oauthError(reply, 'unsupported_grant_type', `grant_type ${grantType} is not supported`);
+
+    const basic = basicCredentials(request.headers.authorization);
+    if (basic === 'malformed') return oauthError(reply, 'invalid_client', 'malformed Basic credentials');
+    const inBody = field(body, 'client_id') !== undefined || field(body, 'client_secret') !== undefined;
+    if (basic && inBody) return oauthError(reply, 'invalid_request', 'use one client authentication method, not two');
+    const clientId = basic?.clientId ?? field(body, 'client_id');
+    const clientSecret = basic?.clientSecret ?? field(body, 'client_secret');
+    if (!clientId || !clientSecret) return oauthError(reply, 'invalid_client', 'client credentials are required');
+
+    const client = await authenticateClient(deps.store, clientId, clientSecret);
+    if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
+
+    const requested = field(body, 'scope')?.split(' ').filter(Boolean);
+    const scopes = requested ?? client.scopes;
+    const beyond = scopes.filter((s) => !client.scopes.includes(s));
+    if (beyond.length > 0) return oauthError(reply, 'invalid_scope', `not granted to this client: ${beyond.join(' ')}`);
+
+    const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes);
+    return reply
+      .header('cache-control', 'no-store')
+      .header('pragma', 'no-cache')
+      .send({ access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') });
+  });
+};

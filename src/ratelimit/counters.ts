@@ -1,0 +1,40 @@
+// Fixed-window counters for rate limits: in Redis when configured, else in the database. Either way
+// every process sees the same counts.
+import { Redis } from 'ioredis';
+import type { RateCounter, Store } from '../core/ports.js';
+
+export class StoreRateCounter implements RateCounter {
+  constructor(private readonly store: Store) {}
+  hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    return this.store.hitCounter(key, windowMs, now);
+  }
+  async close(): Promise<void> {}
+}
+
+export class RedisRateCounter implements RateCounter {
+  private readonly redis: Redis;
+
+  constructor(url: string, private readonly prefix = 'mfa:rate:') {
+    // Fail fast while Redis is away rather than queueing requests behind a reconnect.
+    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: false, connectTimeout: 2000 });
+    this.redis.on('error', () => undefined);
+  }
+
+  async hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    // The window number is part of the key, so a window's counter is never reset, only left to expire.
+    const window = Math.floor(now / windowMs);
+    const fullKey = `${this.prefix}${key}:${window}`;
+    const results = await this.redis.multi().incr(fullKey).pexpire(fullKey, windowMs + 1000).exec();
+    const count = Number(results?.[0]?.[1] ?? 0);
+    if (results?.[0]?.[0]) throw results[0][0];
+    return { count, resetAt: (window + 1) * windowMs };
+  }
+
+  async ping(): Promise<void> {
+    await this.redis.ping();
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}

@@ -1,0 +1,134 @@
+// Composition root: turns a Config into running adapters and services, and closes them again.
+import type { FastifyInstance } from 'fastify';
+import { randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { AccessTokens } from './auth/access-tokens.js';
+import { KeyRing } from './auth/keyring.js';
+import type { Config } from './config.js';
+import type { Clock, RateCounter, Sender, Store } from './core/ports.js';
+import { deriveKey, type RandomBytes } from './core/secrets.js';
+import { createSender } from './delivery/index.js';
+import { loadTemplates, renderMessage } from './delivery/templates.js';
+import { buildApp } from './http/app.js';
+import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
+import { TokenService } from './services/token.js';
+import { openStore } from './store/index.js';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly randomBytes: RandomBytes;
+  readonly keys: KeyRing;
+  readonly app: FastifyInstance;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOverrides {
+  readonly clock?: Clock;
+  readonly sender?: Sender;
+  /** pino options; false silences the log (tests). */
+  readonly logger?: false | Record<string, unknown>;
+  /** PostgreSQL schema to use (tests). */
+  readonly schema?: string;
+}
+
+/** The master secret: configured, or (development only) generated once into the data directory. */
+export function masterSecret(config: Config): Buffer {
+  if (config.secret) return config.secret;
+  const path = join(config.dataDir, 'secret.key');
+  try {
+    return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+  } catch {
+    mkdirSync(config.dataDir, { recursive: true });
+    const secret = cryptoRandomBytes(32);
+    // 'wx' fails if another process created it first; then read theirs so all share one secret.
+    try {
+      writeFileSync(path, secret.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      return secret;
+    } catch {
+      return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
+    }
+  }
+}
+
+/** Opens the store and applies migrations; shared by the server and the CLI. */
+export async function openMigratedStore(config: Config, schema?: string): Promise<Store> {
+  const store = openStore(config.databaseUrl, schema ? { schema } : {});
+  await store.migrate();
+  return store;
+}
+
+export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
+  const clock = overrides.clock ?? { now: () => Date.now() };
+  const randomBytes: RandomBytes = (size) => cryptoRandomBytes(size);
+  const secret = masterSecret(config);
+  const store = await openMigratedStore(config, overrides.schema);
+  const closers: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    const keys = new KeyRing(store, deriveKey(secret, 'signing-key-seal'), clock, randomBytes, config.accessTokenTtlSeconds * 1000);
+    await keys.init();
+    const tokens = new AccessTokens(keys, clock, randomBytes, config.publicUrl, config.accessTokenTtlSeconds);
+
+    let counter: RateCounter;
+    let checkRedis = async (): Promise<void> => {};
+    if (config.redisUrl) {
+      const redis = new RedisRateCounter(config.redisUrl);
+      counter = redis;
+      checkRedis = () => redis.ping();
+    } else {
+      counter = new StoreRateCounter(store);
+    }
+    closers.unshift(() => counter.close());
+
+    const sender = overrides.sender ?? createSender(config.delivery, config.dataDir);
+    if (!overrides.sender) closers.unshift(async () => sender.close?.());
+    const templates = config.delivery.templatesDir ? await loadTemplates(config.delivery.templatesDir) : undefined;
+
+    const tokenService = new TokenService({
+      store,
+      sender,
+      counter,
+      clock,
+      randomBytes,
+      hashKey: deriveKey(secret, 'token-hmac'),
+      policy: config.token,
+      limits: config.rateLimits,
+      explicitErrors: config.explicitErrors,
+      compose: (input) =>
+        renderMessage({ ...input, locale: input.locale ?? config.delivery.defaultLocale, defaultLocale: config.delivery.defaultLocale, templates }),
+    });
+
+    const app = await buildApp({
+      store,
+      clock,
+      randomBytes,
+      keys,
+      tokens,
+      tokenService,
+      publicUrl: config.publicUrl,
+      bodyLimitBytes: config.bodyLimitBytes,
+      checkReady: async () => {
+        await Promise.all([store.ping(), checkRedis()]);
+      },
+      logger: overrides.logger ?? { level: config.logLevel },
+    });
+    closers.unshift(() => app.close());
+
+    return {
+      config,
+      store,
+      clock,
+      randomBytes,
+      keys,
+      app,
+      async close() {
+        for (const close of closers) await close().catch(() => undefined);
+      },
+    };
+  } catch (err) {
+    for (const close of closers) await close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,16 @@
+// Chooses the database from the configured URL: postgres:// uses PostgreSQL, anything else is a SQLite file.
+import type { Store } from '../core/ports.js';
+import { PostgresDriver } from './postgres.js';
+import { SqlStore } from './sql-store.js';
+import { SqliteDriver } from './sqlite.js';
+
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(url);
+}
+
+export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
+  const driver = isPostgresUrl(databaseUrl)
+    ? new PostgresDriver({ connectionString: databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
+    : new SqliteDriver(databaseUrl);
+  return new SqlStore(driver);
+}

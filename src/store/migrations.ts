@@ -1,0 +1,81 @@
+// Versioned schema changes, applied in order at start-up. The SQL is written to run on both SQLite and
+// PostgreSQL; never edit a released migration, add a new one.
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'identities, clients, keys, token verifications, limits',
+    sql: `
+      CREATE TABLE identities (
+        id TEXT PRIMARY KEY,
+        alias TEXT NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE TABLE api_clients (
+        client_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE signing_keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        sealed_private_jwk TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        retired_at BIGINT
+      );
+      CREATE TABLE verifications (
+        id TEXT PRIMARY KEY,
+        method TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        delivery_type TEXT,
+        secret_hash TEXT,
+        status TEXT NOT NULL,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        completed_at BIGINT
+      );
+      CREATE INDEX verifications_by_subject ON verifications (subject, method, status);
+      CREATE INDEX verifications_by_expiry ON verifications (expires_at);
+      CREATE TABLE token_subjects (
+        subject TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        delivery_type TEXT NOT NULL,
+        sent_at BIGINT NOT NULL
+      );
+      CREATE TABLE verification_guesses (
+        verification_id TEXT NOT NULL,
+        guess_hash TEXT NOT NULL,
+        PRIMARY KEY (verification_id, guess_hash)
+      );
+      CREATE TABLE lockouts (
+        subject TEXT NOT NULL,
+        method TEXT NOT NULL,
+        failures INTEGER NOT NULL,
+        window_started_at BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL,
+        PRIMARY KEY (subject, method)
+      );
+      CREATE TABLE rate_counters (
+        key TEXT PRIMARY KEY,
+        window_started_at BIGINT NOT NULL,
+        count INTEGER NOT NULL
+      );
+    `,
+  },
+];

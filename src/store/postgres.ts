@@ -1,0 +1,123 @@
+// PostgreSQL through a pg pool. Placeholders are written `?` in the store and numbered here.
+import pg from 'pg';
+import type { Param, SqlDriver, SqlExecutor } from './driver.js';
+
+const numbered = new Map<string, string>();
+
+function toNumbered(sql: string): string {
+  let text = numbered.get(sql);
+  if (text === undefined) {
+    let n = 0;
+    text = sql.replace(/\?/g, () => `$${++n}`);
+    numbered.set(sql, text);
+  }
+  return text;
+}
+
+// BIGINT columns hold millisecond times and counts: read them as numbers, not strings.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
+  return {
+    async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
+      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      return result.rows as T[];
+    },
+    async get<T>(sql: string, params: readonly Param[] = []): Promise<T | undefined> {
+      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      return result.rows[0] as T | undefined;
+    },
+    async run(sql: string, params: readonly Param[] = []): Promise<number> {
+      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      return result.rowCount ?? 0;
+    },
+  };
+}
+
+export interface PostgresOptions {
+  readonly connectionString: string;
+  /** Schema to create and use (tests give each suite its own). */
+  readonly schema?: string;
+  readonly maxConnections?: number;
+}
+
+export class PostgresDriver implements SqlDriver {
+  readonly dialect = 'postgres' as const;
+  private readonly pool: pg.Pool;
+  private readonly direct: SqlExecutor;
+  private schemaReady: Promise<void> | undefined;
+
+  constructor(private readonly options: PostgresOptions) {
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      connectionTimeoutMillis: 5000,
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    this.pool.on('error', () => undefined);
+    this.direct = executor(this.pool);
+  }
+
+  all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
+    return this.direct.all<T>(sql, params);
+  }
+
+  get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined> {
+    return this.direct.get<T>(sql, params);
+  }
+
+  run(sql: string, params?: readonly Param[]): Promise<number> {
+    return this.direct.run(sql, params);
+  }
+
+  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(executor(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async exec(script: string): Promise<void> {
+    await this.pool.query(script);
+  }
+
+  async withMigrationLock<T>(work: () => Promise<T>): Promise<T> {
+    if (this.options.schema) {
+      this.schemaReady ??= this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(this.options.schema)}`).then(() => undefined);
+      await this.schemaReady;
+    }
+    const client = await this.pool.connect();
+    try {
+      // Any constant works as long as every process of this service uses the same one.
+      await client.query('SELECT pg_advisory_lock(7263541)');
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock(7263541)');
+      }
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function quoteIdent(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/i.test(name)) throw new Error(`invalid schema name ${name}`);
+  return `"${name}"`;
+}

@@ -1,0 +1,333 @@
+// The Store on any SqlDriver. Every limit is decided by one conditional statement in the database, so
+// it holds across requests and processes: no read-then-write on a counter or a status.
+import type { ApiClient, Identity, IdentityStatus, Method, Verification, VerificationStatus } from '../core/model.js';
+import type {
+  FailureCount,
+  FailurePolicy,
+  IdentityInput,
+  NewTokenVerification,
+  SigningKeyRecord,
+  Store,
+  TokenState,
+} from '../core/ports.js';
+import { ERROR_SUPERSEDED } from '../core/token-rules.js';
+import type { SqlDriver } from './driver.js';
+import { MIGRATIONS } from './migrations.js';
+
+interface IdentityRow {
+  id: string;
+  alias: string;
+  status: string;
+  attributes: string;
+  created_at: number;
+  updated_at: number;
+}
+
+interface ClientRow {
+  client_id: string;
+  name: string;
+  secret_hash: string;
+  scopes: string;
+  created_at: number;
+}
+
+interface VerificationRow {
+  id: string;
+  method: string;
+  subject: string;
+  client_id: string;
+  delivery_type: string | null;
+  secret_hash: string | null;
+  status: string;
+  error: string | null;
+  attempts: number;
+  created_at: number;
+  expires_at: number;
+  completed_at: number | null;
+}
+
+interface KeyRow {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  sealed_private_jwk: string;
+  created_at: number;
+  retired_at: number | null;
+}
+
+const toIdentity = (r: IdentityRow): Identity => ({
+  id: r.id,
+  alias: r.alias,
+  status: r.status as IdentityStatus,
+  attributes: JSON.parse(r.attributes) as Record<string, string>,
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
+
+const toClient = (r: ClientRow): ApiClient => ({
+  clientId: r.client_id,
+  name: r.name,
+  secretHash: r.secret_hash,
+  scopes: r.scopes.split(' ').filter(Boolean),
+  createdAt: Number(r.created_at),
+});
+
+const toVerification = (r: VerificationRow): Verification => ({
+  id: r.id,
+  method: r.method as Method,
+  subject: r.subject,
+  clientId: r.client_id,
+  deliveryType: r.delivery_type as Verification['deliveryType'],
+  secretHash: r.secret_hash,
+  status: r.status as VerificationStatus,
+  error: r.error,
+  attempts: Number(r.attempts),
+  createdAt: Number(r.created_at),
+  expiresAt: Number(r.expires_at),
+  completedAt: r.completed_at === null ? null : Number(r.completed_at),
+});
+
+const toKey = (r: KeyRow): SigningKeyRecord => ({
+  kid: r.kid,
+  alg: r.alg,
+  publicJwk: r.public_jwk,
+  sealedPrivateJwk: r.sealed_private_jwk,
+  createdAt: Number(r.created_at),
+  retiredAt: r.retired_at === null ? null : Number(r.retired_at),
+});
+
+const VERIFICATION_COLUMNS =
+  'id, method, subject, client_id, delivery_type, secret_hash, status, error, attempts, created_at, expires_at, completed_at';
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  constructor(private readonly db: SqlDriver) {
+    this.kind = db.dialect;
+  }
+
+  async migrate(): Promise<void> {
+    await this.db.withMigrationLock(async () => {
+      await this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)');
+      const applied = new Set((await this.db.all<{ version: number }>('SELECT version FROM schema_migrations')).map((r) => Number(r.version)));
+      for (const migration of MIGRATIONS) {
+        if (applied.has(migration.version)) continue;
+        await this.db.transaction(async (tx) => {
+          for (const statement of migration.sql.split(';').map((s) => s.trim()).filter(Boolean)) {
+            await tx.run(statement);
+          }
+          await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [migration.version, migration.name, Date.now()]);
+        });
+      }
+    });
+  }
+
+  async ping(): Promise<void> {
+    await this.db.get('SELECT 1 AS ok');
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  // identities
+
+  async findIdentity(alias: string): Promise<Identity | undefined> {
+    const row = await this.db.get<IdentityRow>('SELECT * FROM identities WHERE alias = ?', [alias]);
+    return row && toIdentity(row);
+  }
+
+  async listIdentities(limit: number, afterAlias = ''): Promise<Identity[]> {
+    const rows = await this.db.all<IdentityRow>('SELECT * FROM identities WHERE alias > ? ORDER BY alias LIMIT ?', [afterAlias, limit]);
+    return rows.map(toIdentity);
+  }
+
+  async upsertIdentities(rows: readonly IdentityInput[], newId: () => string, now: number): Promise<{ created: number; updated: number }> {
+    return this.db.transaction(async (tx) => {
+      let created = 0;
+      let updated = 0;
+      for (const row of rows) {
+        const attributes = JSON.stringify(row.attributes);
+        const changed = await tx.run('UPDATE identities SET status = ?, attributes = ?, updated_at = ? WHERE alias = ?', [row.status, attributes, now, row.alias]);
+        if (changed > 0) {
+          updated++;
+        } else {
+          await tx.run('INSERT INTO identities (id, alias, status, attributes, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)', [newId(), row.alias, row.status, attributes, now, now]);
+          created++;
+        }
+      }
+      return { created, updated };
+    });
+  }
+
+  async deleteIdentity(alias: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM identities WHERE alias = ?', [alias])) > 0;
+  }
+
+  // API clients
+
+  async createClient(client: ApiClient): Promise<void> {
+    await this.db.run('INSERT INTO api_clients (client_id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)', [
+      client.clientId,
+      client.name,
+      client.secretHash,
+      client.scopes.join(' '),
+      client.createdAt,
+    ]);
+  }
+
+  async findClient(clientId: string): Promise<ApiClient | undefined> {
+    const row = await this.db.get<ClientRow>('SELECT * FROM api_clients WHERE client_id = ?', [clientId]);
+    return row && toClient(row);
+  }
+
+  async listClients(): Promise<ApiClient[]> {
+    return (await this.db.all<ClientRow>('SELECT * FROM api_clients ORDER BY created_at, client_id')).map(toClient);
+  }
+
+  async deleteClient(clientId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM api_clients WHERE client_id = ?', [clientId])) > 0;
+  }
+
+  // signing keys
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.db.all<KeyRow>('SELECT * FROM signing_keys ORDER BY created_at, kid')).map(toKey);
+  }
+
+  async addSigningKey(key: SigningKeyRecord): Promise<void> {
+    await this.db.run('INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)', [
+      key.kid,
+      key.alg,
+      key.publicJwk,
+      key.sealedPrivateJwk,
+      key.createdAt,
+      key.retiredAt,
+    ]);
+  }
+
+  async retireSigningKeys(exceptKid: string, at: number): Promise<void> {
+    await this.db.run('UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL', [at, exceptKid]);
+  }
+
+  // verifications
+
+  async findVerification(id: string): Promise<Verification | undefined> {
+    const row = await this.db.get<VerificationRow>(`SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id = ?`, [id]);
+    return row && toVerification(row);
+  }
+
+  async startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }> {
+    return this.db.transaction(async (tx) => {
+      // The subject row is the lock: of two concurrent sends only one passes this conditional upsert
+      // while the other's token is still pending and recent.
+      const claimed = await tx.get<{ request_id: string }>(
+        `INSERT INTO token_subjects (subject, request_id, client_id, delivery_type, sent_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (subject) DO UPDATE SET request_id = excluded.request_id, client_id = excluded.client_id,
+           delivery_type = excluded.delivery_type, sent_at = excluded.sent_at
+         WHERE token_subjects.sent_at <= ? OR token_subjects.client_id <> excluded.client_id
+           OR token_subjects.delivery_type <> excluded.delivery_type
+           OR NOT EXISTS (SELECT 1 FROM verifications p WHERE p.id = token_subjects.request_id AND p.status = 'PENDING' AND p.expires_at > ?)
+         RETURNING request_id`,
+        [v.subject, v.id, v.clientId, v.deliveryType, v.createdAt, resendCutoff, v.createdAt],
+      );
+      if (!claimed) {
+        const existing = await tx.get<{ request_id: string }>('SELECT request_id FROM token_subjects WHERE subject = ?', [v.subject]);
+        return { requestId: existing?.request_id ?? v.id, created: false };
+      }
+      await tx.run(
+        "UPDATE verifications SET status = 'FAILED', error = ?, completed_at = ? WHERE subject = ? AND method = 'token' AND status = 'PENDING'",
+        [ERROR_SUPERSEDED, v.createdAt, v.subject],
+      );
+      await tx.run(
+        `INSERT INTO verifications (${VERIFICATION_COLUMNS}) VALUES (?, 'token', ?, ?, ?, ?, 'PENDING', NULL, 0, ?, ?, NULL)`,
+        [v.id, v.subject, v.clientId, v.deliveryType, v.secretHash, v.createdAt, v.expiresAt],
+      );
+      return { requestId: v.id, created: true };
+    });
+  }
+
+  async tokenState(subject: string): Promise<TokenState> {
+    const row = await this.db.get<VerificationRow & { locked_until: number | null; has_current: number }>(
+      `SELECT l.locked_until, v.id AS id, v.method, v.subject, v.client_id, v.delivery_type, v.secret_hash, v.status, v.error,
+              v.attempts, v.created_at, v.expires_at, v.completed_at
+       FROM (SELECT CAST(? AS TEXT) AS subject) q
+       LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'
+       LEFT JOIN token_subjects s ON s.subject = q.subject
+       LEFT JOIN verifications v ON v.id = s.request_id`,
+      [subject],
+    );
+    return {
+      lockedUntil: Number(row?.locked_until ?? 0),
+      current: row && row.id ? toVerification(row) : undefined,
+    };
+  }
+
+  async recordGuess(verificationId: string, guessHash: string): Promise<boolean> {
+    const inserted = await this.db.run('INSERT INTO verification_guesses (verification_id, guess_hash) VALUES (?, ?) ON CONFLICT DO NOTHING', [
+      verificationId,
+      guessHash,
+    ]);
+    return inserted > 0;
+  }
+
+  async reserveAttempt(verificationId: string, maxAttempts: number, now: number): Promise<number | undefined> {
+    const row = await this.db.get<{ attempts: number }>(
+      "UPDATE verifications SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ? RETURNING attempts",
+      [verificationId, maxAttempts, now],
+    );
+    return row ? Number(row.attempts) : undefined;
+  }
+
+  async completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean> {
+    const changed = await this.db.run("UPDATE verifications SET status = ?, error = ?, completed_at = ? WHERE id = ? AND status = 'PENDING'", [
+      status,
+      error,
+      now,
+      verificationId,
+    ]);
+    return changed > 0;
+  }
+
+  async recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+    const windowCutoff = now - policy.windowMs;
+    const lockUntil = now + policy.lockoutMs;
+    const row = await this.db.get<{ failures: number; locked_until: number }>(
+      `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
+       ON CONFLICT (subject, method) DO UPDATE SET
+         failures = CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END,
+         window_started_at = CASE WHEN lockouts.window_started_at <= ? THEN ? ELSE lockouts.window_started_at END,
+         locked_until = CASE WHEN (CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END) >= ?
+                             THEN ? ELSE lockouts.locked_until END
+       RETURNING failures, locked_until`,
+      [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil],
+    );
+    return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+  }
+
+  async lock(subject: string, method: Method, until: number): Promise<void> {
+    await this.db.run(
+      `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 0, 0, ?)
+       ON CONFLICT (subject, method) DO UPDATE SET locked_until = CASE WHEN lockouts.locked_until > excluded.locked_until
+         THEN lockouts.locked_until ELSE excluded.locked_until END`,
+      [subject, method, until],
+    );
+  }
+
+  async clearFailures(subject: string, method: Method): Promise<void> {
+    await this.db.run('UPDATE lockouts SET failures = 0 WHERE subject = ? AND method = ? AND failures > 0', [subject, method]);
+  }
+
+  async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const cutoff = now - windowMs;
+    const row = await this.db.get<{ count: number; window_started_at: number }>(
+      `INSERT INTO rate_counters (key, window_started_at, count) VALUES (?, ?, 1)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN rate_counters.window_started_at <= ? THEN 1 ELSE rate_counters.count + 1 END,
+         window_started_at = CASE WHEN rate_counters.window_started_at <= ? THEN ? ELSE rate_counters.window_started_at END
+       RETURNING count, window_started_at`,
+      [key, now, cutoff, cutoff, now],
+    );
+    return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
+  }
+}

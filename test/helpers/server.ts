@@ -1,0 +1,81 @@
+// Starts the real service on an ephemeral port for a test, with a fresh data directory.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type NewClientCredentials } from '../../src/auth/clients.js';
+import { loadConfig } from '../../src/config.js';
+import type { Clock, Sender } from '../../src/core/ports.js';
+import { generateId } from '../../src/core/secrets.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+
+export interface TestServer {
+  readonly baseUrl: string;
+  readonly dataDir: string;
+  readonly runtime: Runtime;
+  client(scopes: readonly string[], name?: string): Promise<NewClientCredentials>;
+  /** A bearer token straight from the token endpoint. */
+  accessToken(scopes: readonly string[]): Promise<string>;
+  addIdentity(alias: string, attributes: Record<string, string>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  readonly env?: Record<string, string>;
+  readonly clock?: Clock;
+  readonly sender?: Sender;
+  readonly schema?: string;
+}
+
+export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'mfa-server-'));
+  const config = loadConfig({
+    MFA_DATA_DIR: dataDir,
+    MFA_PORT: '0',
+    MFA_SECRET: 'a'.repeat(64),
+    MFA_PUBLIC_URL: 'http://127.0.0.1',
+    MFA_TOKEN_RESEND_INTERVAL_SECONDS: '0',
+    ...options.env,
+  });
+  const runtime = await createRuntime(config, {
+    logger: false,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.sender ? { sender: options.sender } : {}),
+    ...(options.schema ? { schema: options.schema } : {}),
+  });
+  const address = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
+  const server: TestServer = {
+    baseUrl: address,
+    dataDir,
+    runtime,
+    client: (scopes, name = 'test client') => createClient(runtime.store, runtime.clock, runtime.randomBytes, name, scopes),
+    async accessToken(scopes) {
+      const { clientId, clientSecret } = await server.client(scopes);
+      const response = await fetch(`${address}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+      });
+      if (response.status !== 200) throw new Error(`token endpoint answered ${response.status}`);
+      return ((await response.json()) as { access_token: string }).access_token;
+    },
+    async addIdentity(alias, attributes) {
+      await runtime.store.upsertIdentities([{ alias, status: 'active', attributes }], () => generateId(runtime.randomBytes), runtime.clock.now());
+    },
+    async close() {
+      await runtime.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+/** A JSON POST with a bearer token; resolves to status, headers and parsed body. */
+export async function postJson(server: TestServer, path: string, token: string, body: unknown): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${server.baseUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
