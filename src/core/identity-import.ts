@@ -645,7 +645,7 @@ function describe(value: unknown): string {
     case 'number':
       return 'a number';
     case 'boolean':
-      return `${String(value)}`;
+      return String(value);
     case 'object':
       return 'an object';
     case 'string':

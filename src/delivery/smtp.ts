@@ -46,7 +46,7 @@ export class SmtpSender implements Sender {
       });
     } catch (err) {
       // The library error is not kept as the cause: it is not ours to promise it never holds a credential.
-      throw new DeliveryError(redact(`smtp: sending through ${this.server} failed: ${describe(err)}`, this.secrets));
+      throw new DeliveryError(`smtp: sending through ${this.server} failed: ${redact(describe(err), this.secrets)}`);
     }
   }
 

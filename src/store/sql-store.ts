@@ -219,8 +219,14 @@ export class SqlStore implements Store {
 
   async startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }> {
     return this.db.transaction(async (tx) => {
-      // The subject row is the lock: of two concurrent sends only one passes this conditional upsert
-      // while the other's token is still pending and recent.
+      // Lock the subject row first (creating it if need be), so that the claim below reads a snapshot
+      // taken after any concurrent send for the same subject has committed.
+      await tx.run(
+        `INSERT INTO token_subjects (subject, request_id, client_id, delivery_type, sent_at) VALUES (?, '', '', '', 0)
+         ON CONFLICT (subject) DO UPDATE SET sent_at = token_subjects.sent_at`,
+        [v.subject],
+      );
+      // Of concurrent sends only one passes this conditional update while its token is pending and recent.
       const claimed = await tx.get<{ request_id: string }>(
         `INSERT INTO token_subjects (subject, request_id, client_id, delivery_type, sent_at) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (subject) DO UPDATE SET request_id = excluded.request_id, client_id = excluded.client_id,
@@ -298,9 +304,9 @@ export class SqlStore implements Store {
          failures = CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END,
          window_started_at = CASE WHEN lockouts.window_started_at <= ? THEN ? ELSE lockouts.window_started_at END,
          locked_until = CASE WHEN (CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END) >= ?
-                             THEN ? ELSE lockouts.locked_until END
+                              AND lockouts.locked_until < ? THEN ? ELSE lockouts.locked_until END
        RETURNING failures, locked_until`,
-      [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil],
+      [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil, lockUntil],
     );
     return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
   }

@@ -36,22 +36,18 @@ export class SqliteDriver implements SqlDriver {
     return statement;
   }
 
-  private async waitForGate(): Promise<void> {
-    while (this.gate) await this.gate;
-  }
-
   async all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
-    if (this.gate) await this.waitForGate();
+    while (this.gate) await this.gate;
     return this.direct.all<T>(sql, params);
   }
 
   async get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined> {
-    if (this.gate) await this.waitForGate();
+    while (this.gate) await this.gate;
     return this.direct.get<T>(sql, params);
   }
 
   async run(sql: string, params?: readonly Param[]): Promise<number> {
-    if (this.gate) await this.waitForGate();
+    while (this.gate) await this.gate;
     return this.direct.run(sql, params);
   }
 
@@ -76,7 +72,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async exec(script: string): Promise<void> {
-    await this.waitForGate();
+    while (this.gate) await this.gate;
     this.db.exec(script);
   }
 
@@ -86,7 +82,7 @@ export class SqliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.waitForGate();
+    while (this.gate) await this.gate;
     this.db.close();
   }
 }

@@ -236,7 +236,10 @@ export interface WebhookDelivery {
 }
 
 export interface WebhookPeer extends HttpPeer {
+  /** Requests whose signature verified. */
   readonly received: WebhookDelivery[];
+  /** Every request that was read, verified or not, with its raw body. */
+  readonly requests: { readonly headers: IncomingMessage['headers']; readonly raw: string }[];
   /** Requests refused because the signature did not verify. */
   readonly refused: number;
 }
@@ -249,11 +252,13 @@ export type WebhookBehaviour = { readonly kind: 'verify' } | { readonly kind: 's
  */
 export async function startWebhookPeer(secret: string, behaviour: WebhookBehaviour = { kind: 'verify' }): Promise<WebhookPeer> {
   const received: WebhookDelivery[] = [];
+  const requests: { headers: IncomingMessage['headers']; raw: string }[] = [];
   let refused = 0;
   const server = createServer((req, res) => {
     void (async () => {
       if (behaviour.kind === 'hang') return; // never answer
       const raw = await readBody(req);
+      requests.push({ headers: req.headers, raw });
       if (behaviour.kind === 'status') {
         res.writeHead(behaviour.status).end('nope');
         return;
@@ -271,6 +276,7 @@ export async function startWebhookPeer(secret: string, behaviour: WebhookBehavio
   return {
     url: `${url}/hooks/mfa`,
     received,
+    requests,
     get refused() {
       return refused;
     },

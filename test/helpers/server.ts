@@ -1,5 +1,8 @@
 // Starts the real service on an ephemeral port for a test, with a fresh data directory.
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type NewClientCredentials } from '../../src/auth/clients.js';
@@ -23,24 +26,29 @@ export interface TestServerOptions {
   readonly env?: Record<string, string>;
   readonly clock?: Clock;
   readonly sender?: Sender;
-  readonly schema?: string;
+  /** Run on PostgreSQL (MFA_TEST_DATABASE_URL) in a fresh schema dropped on close. */
+  readonly postgres?: boolean;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'mfa-server-'));
+  const postgresUrl = options.postgres ? process.env['MFA_TEST_DATABASE_URL'] : undefined;
+  if (options.postgres && !postgresUrl) throw new Error('MFA_TEST_DATABASE_URL is not set');
+  const schema = postgresUrl ? `t_${randomBytes(8).toString('hex')}` : undefined;
   const config = loadConfig({
     MFA_DATA_DIR: dataDir,
     MFA_PORT: '0',
     MFA_SECRET: 'a'.repeat(64),
     MFA_PUBLIC_URL: 'http://127.0.0.1',
     MFA_TOKEN_RESEND_INTERVAL_SECONDS: '0',
+    ...(postgresUrl ? { MFA_DATABASE_URL: postgresUrl } : {}),
     ...options.env,
   });
   const runtime = await createRuntime(config, {
     logger: false,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sender ? { sender: options.sender } : {}),
-    ...(options.schema ? { schema: options.schema } : {}),
+    ...(schema ? { schema } : {}),
   });
   const address = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
   const server: TestServer = {
@@ -64,6 +72,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     async close() {
       await runtime.close();
       await rm(dataDir, { recursive: true, force: true });
+      if (postgresUrl && schema) await dropSchema(postgresUrl, schema);
     },
   };
   return server;
@@ -78,4 +87,26 @@ export async function postJson(server: TestServer, path: string, token: string, 
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** One describe per database the server can run on; PostgreSQL only with MFA_TEST_DATABASE_URL, skipped visibly otherwise. */
+export function describeEachDatabase(title: string, fn: (options: { postgres: boolean }) => void): void {
+  describe(`${title} [sqlite]`, () => fn({ postgres: false }));
+  if (process.env['MFA_TEST_DATABASE_URL']) {
+    describe(`${title} [postgres]`, () => fn({ postgres: true }));
+  } else {
+    describe(`${title} [postgres]`, () => {
+      it('runs against PostgreSQL', { skip: 'MFA_TEST_DATABASE_URL not set: PostgreSQL tests skipped' }, () => undefined);
+    });
+  }
 }

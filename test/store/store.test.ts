@@ -12,12 +12,6 @@ const T0 = 1_700_000_000_000;
 const TTL_MS = 300_000;
 const RESEND_MS = 30_000;
 
-// Known store bugs, reported to the store's owners; the tests run and show as TODO until they are fixed.
-const KNOWN_BUG_POSTGRES_CONCURRENT_SEND =
-  'store bug: on PostgreSQL concurrent startTokenVerification for one subject each create a token (src/store/sql-store.ts, the ON CONFLICT WHERE subquery reads a stale snapshot)';
-const KNOWN_BUG_SQLITE_STATEMENT_IN_FOREIGN_TRANSACTION =
-  'store bug: on SQLite a statement waiting for the gate can run inside the next transaction and be rolled back with it (src/store/sqlite.ts all/get/run)';
-
 let sequence = 0;
 const uniqueId = (prefix: string): string => `${prefix}-${++sequence}`;
 
@@ -438,8 +432,7 @@ describeEachStore('Store contract', (target) => {
   });
 
   it(
-    '10 concurrent sends to one subject from one client: one token is created and all answer its id',
-    { todo: target.name === 'postgres' && KNOWN_BUG_POSTGRES_CONCURRENT_SEND },
+    '10 concurrent sends to one subject from one client: one token is created and all answer its id (regression: stale snapshot on PostgreSQL)',
     async () => {
       const now = T0 + 1000;
       const sends = range(1, 10).map(() => tokenVerification({ createdAt: now }));
@@ -458,8 +451,7 @@ describeEachStore('Store contract', (target) => {
   );
 
   it(
-    'a completion reported as won is not undone by a concurrent transaction rolling back (replay)',
-    { todo: target.name === 'sqlite' && KNOWN_BUG_SQLITE_STATEMENT_IN_FOREIGN_TRANSACTION },
+    'a completion reported as won is not undone by a concurrent transaction rolling back (regression: replay on SQLite)',
     async () => {
       const v = tokenVerification();
       await start(store, v);
