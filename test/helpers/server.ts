@@ -15,6 +15,8 @@ export interface TestServer {
   readonly baseUrl: string;
   readonly dataDir: string;
   readonly runtime: Runtime;
+  readonly schema: string | undefined;
+  readonly postgres: boolean;
   client(scopes: readonly string[], name?: string): Promise<NewClientCredentials>;
   /** A bearer token straight from the token endpoint. */
   accessToken(scopes: readonly string[]): Promise<string>;
@@ -28,13 +30,17 @@ export interface TestServerOptions {
   readonly sender?: Sender;
   /** Run on PostgreSQL (MFA_TEST_DATABASE_URL) in a fresh schema dropped on close. */
   readonly postgres?: boolean;
+  /** Another instance on the same database and data directory, as a second process would be. */
+  readonly shareWith?: TestServer;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'mfa-server-'));
-  const postgresUrl = options.postgres ? process.env['MFA_TEST_DATABASE_URL'] : undefined;
-  if (options.postgres && !postgresUrl) throw new Error('MFA_TEST_DATABASE_URL is not set');
-  const schema = postgresUrl ? `t_${randomBytes(8).toString('hex')}` : undefined;
+  const shared = options.shareWith;
+  const dataDir = shared?.dataDir ?? (await mkdtemp(join(tmpdir(), 'mfa-server-')));
+  const usePostgres = shared?.postgres ?? options.postgres ?? false;
+  const postgresUrl = usePostgres ? process.env['MFA_TEST_DATABASE_URL'] : undefined;
+  if (usePostgres && !postgresUrl) throw new Error('MFA_TEST_DATABASE_URL is not set');
+  const schema = shared?.schema ?? (postgresUrl ? `t_${randomBytes(8).toString('hex')}` : undefined);
   const config = loadConfig({
     MFA_DATA_DIR: dataDir,
     MFA_PORT: '0',
@@ -55,6 +61,8 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     baseUrl: address,
     dataDir,
     runtime,
+    schema,
+    postgres: usePostgres,
     client: (scopes, name = 'test client') => createClient(runtime.store, runtime.clock, runtime.randomBytes, name, scopes),
     async accessToken(scopes) {
       const { clientId, clientSecret } = await server.client(scopes);
@@ -71,6 +79,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     },
     async close() {
       await runtime.close();
+      if (shared) return;
       await rm(dataDir, { recursive: true, force: true });
       if (postgresUrl && schema) await dropSchema(postgresUrl, schema);
     },
