@@ -10,7 +10,7 @@ import type { Clock, RateCounter, Sender, Store } from './core/ports.js';
 import { deriveKey, type RandomBytes } from './core/secrets.js';
 import { createSender } from './delivery/index.js';
 import { loadTemplates, renderMessage } from './delivery/templates.js';
-import { buildApp } from './http/app.js';
+import { buildApp, createLogger } from './http/app.js';
 import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
 import { TokenService } from './services/token.js';
 import { openStore } from './store/index.js';
@@ -28,7 +28,7 @@ export interface Runtime {
 export interface RuntimeOverrides {
   readonly clock?: Clock;
   readonly sender?: Sender;
-  /** pino options; false silences the log (tests). */
+  /** pino options (a `stream` key redirects the output); false silences the log (tests). */
   readonly logger?: false | Record<string, unknown>;
   /** PostgreSQL schema to use (tests). */
   readonly schema?: string;
@@ -64,6 +64,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const clock = overrides.clock ?? { now: () => Date.now() };
   const randomBytes: RandomBytes = (size) => cryptoRandomBytes(size);
   const secret = masterSecret(config);
+  const logger = createLogger(overrides.logger ?? { level: config.logLevel });
   const store = await openMigratedStore(config, overrides.schema);
   const closers: Array<() => Promise<void>> = [() => store.close()];
   try {
@@ -82,7 +83,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     }
     closers.unshift(() => counter.close());
 
-    const sender = overrides.sender ?? createSender(config.delivery, config.dataDir);
+    const sender = overrides.sender ?? createSender(config.delivery, config.dataDir, logger.child({ component: 'delivery' }));
     if (!overrides.sender) closers.unshift(async () => sender.close?.());
     const templates = config.delivery.templatesDir ? await loadTemplates(config.delivery.templatesDir) : undefined;
 
@@ -96,6 +97,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       policy: config.token,
       limits: config.rateLimits,
       explicitErrors: config.explicitErrors,
+      onDeliveryError: (err, requestId) => logger.warn({ requestId, error: (err as Error).message }, 'token delivery failed'),
       compose: (input) =>
         renderMessage({ ...input, locale: input.locale ?? config.delivery.defaultLocale, defaultLocale: config.delivery.defaultLocale, templates }),
     });
@@ -112,7 +114,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       checkReady: async () => {
         await Promise.all([store.ping(), checkRedis()]);
       },
-      logger: overrides.logger ?? { level: config.logLevel },
+      logger,
     });
     closers.unshift(() => app.close());
 

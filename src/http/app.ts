@@ -1,5 +1,6 @@
 // Builds the Fastify application from ready-made services; listening is the caller's business.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
@@ -21,16 +22,26 @@ export interface AppDeps {
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
   readonly checkReady: () => Promise<void>;
-  /** pino options, or false for no logging (tests). */
-  readonly logger: false | Record<string, unknown>;
+  readonly logger: Logger;
 }
 
 /** Log fields that may carry secrets. Bodies are never logged; headers are, less these. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-mfa-signature"]', 'err.config', 'err.request'];
 
+/**
+ * The service's logger: JSON lines, with the fields that may carry secrets redacted. `options` may hold
+ * a `stream` to write to (tests); false gives a silent logger.
+ */
+export function createLogger(options: false | (Record<string, unknown> & { stream?: DestinationStream })): Logger {
+  if (options === false) return pino({ level: 'silent' });
+  const { stream, ...rest } = options;
+  const settings = { ...rest, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
+  return stream ? pino(settings, stream) : pino(settings);
+}
+
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger === false ? false : { ...deps.logger, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } },
+    loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: deps.bodyLimitBytes,
     // Hostile input: deep or huge JSON is refused by size; prototype keys never reach handlers.
     onProtoPoisoning: 'remove',

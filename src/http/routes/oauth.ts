@@ -5,6 +5,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
+import { allows } from '../../auth/scopes.js';
 import type { Store } from '../../core/ports.js';
 
 export interface OAuthRoutesDeps {
@@ -66,8 +67,9 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
 
     const requested = field(body, 'scope')?.split(' ').filter(Boolean);
-    const scopes = requested ?? client.scopes;
-    const beyond = scopes.filter((s) => !client.scopes.includes(s));
+    const scopes = requested ? [...new Set(requested)] : client.scopes;
+    // A requested scope is within the grant when the client holds it or a scope implying it (sp:scopes:all).
+    const beyond = scopes.filter((s) => !allows(client.scopes, [s]));
     if (beyond.length > 0) return oauthError(reply, 'invalid_scope', `not granted to this client: ${beyond.join(' ')}`);
 
     const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes);
