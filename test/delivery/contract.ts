@@ -1,5 +1,4 @@
-// The one Sender contract every transport must keep, checked against what a real peer received:
-// right channel, recipient, subject and body; text intact byte for byte; each message exactly once.
+// The Sender contract every transport keeps, judged on what a real peer received: channel, recipient, subject, body intact, each exactly once.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Channel } from '../../src/core/model.js';

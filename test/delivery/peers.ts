@@ -1,5 +1,4 @@
-// Real local peers for the delivery tests (SMTP server, Twilio REST double, webhook receiver), each
-// recording exactly what arrived on the wire so a test can fail on what a transport really sent.
+// Real local peers (SMTP server, Twilio REST double, webhook receiver) recording what arrived on the wire, so tests fail on what was really sent.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -1,6 +1,6 @@
-// Defends email delivery over SMTP: what a real SMTP server receives, and that every failure (rejected
-// recipient, bad login, nobody listening) is a DeliveryError that never shows the URL's credentials.
+// Defends SMTP email delivery: a real SMTP server receives the message, and every failure is a DeliveryError free of URL credentials.
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { DeliveryError } from '../../src/core/ports.js';
 import { SmtpSender } from '../../src/delivery/smtp.js';
@@ -80,6 +80,23 @@ describe('smtp failures', () => {
     });
     assert.ok(Date.now() - startedMs < 1500, 'failed fast, before the timeout');
     await sender.close();
+  });
+
+  it('a server that accepts the connection but never greets is a DeliveryError soon after the timeout', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const sender = new SmtpSender({ url: `smtp://127.0.0.1:${(silent.address() as AddressInfo).port}`, from: FROM, timeoutMs: 300 });
+    const startedMs = Date.now();
+    try {
+      await assert.rejects(sender.send(email('alice@example.com')), (err) => err instanceof DeliveryError && /ETIMEDOUT|EABORT|no answer/.test(err.message));
+      const elapsedMs = Date.now() - startedMs;
+      assert.ok(elapsedMs >= 250 && elapsedMs < 2000, `took ${elapsedMs} ms`);
+    } finally {
+      await sender.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('refuses to carry an sms', async () => {

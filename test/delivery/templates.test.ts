@@ -1,5 +1,4 @@
-// Defends message wording: the right language by locale fallback, placeholders filled and never injected,
-// codes spoken digit by digit, and operator override files validated loudly instead of sending odd texts.
+// Defends message wording: locale fallback, placeholder filling without injection, spoken digits, escaped TwiML, loud override validation.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

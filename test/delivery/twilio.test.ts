@@ -1,6 +1,4 @@
-// Defends SMS and voice delivery through the official Twilio client pointed at a local double of
-// Twilio's REST API: both resources reach the base URL, authenticated, and Twilio errors keep their code
-// while the auth token stays out of every DeliveryError.
+// Defends Twilio SMS/voice: both resources reach the configured base URL authenticated, Twilio error codes survive, the auth token never leaks.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Channel } from '../../src/core/model.js';

@@ -1,5 +1,4 @@
-// Defends the signed webhook: the receiver can verify every request exactly as docs/delivery.md says, and
-// a refusal, an error status or silence past the timeout is a DeliveryError.
+// Defends the signed webhook: receivers can verify every request as docs/delivery.md says; refusals, error statuses and silence are DeliveryErrors.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Channel } from '../../src/core/model.js';

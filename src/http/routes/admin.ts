@@ -30,10 +30,19 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
   });
   const newId = () => generateId(deps.randomBytes);
 
-  app.get<{ Querystring: { limit?: number; after?: string } }>(
+  // The query string arrives as text and the app's Ajv does not coerce types, so `limit` is checked as
+  // digits (1 to 1000) and converted here; `type: 'integer'` would refuse every `?limit=`.
+  app.get<{ Querystring: { limit?: string; after?: string } }>(
     '/identities',
-    { schema: { querystring: { type: 'object', properties: { limit: { type: 'integer', minimum: 1, maximum: 1000 }, after: { type: 'string' } } } } },
-    async (request) => (await deps.store.listIdentities(request.query.limit ?? 100, request.query.after)).map(identityView),
+    {
+      schema: {
+        querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' }, after: { type: 'string' } } },
+      },
+    },
+    async (request) => {
+      const limit = request.query.limit === undefined ? 100 : Number(request.query.limit);
+      return (await deps.store.listIdentities(limit, request.query.after)).map(identityView);
+    },
   );
 
   app.get<{ Params: { alias: string } }>('/identities/:alias', async (request) => {
