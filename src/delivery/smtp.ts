@@ -46,7 +46,7 @@ export class SmtpSender implements Sender {
       });
     } catch (err) {
       // The library error is not kept as the cause: it is not ours to promise it never holds a credential.
-      throw new DeliveryError(`smtp: sending through ${this.server} failed: ${redact(describe(err), this.secrets)}`);
+      throw new DeliveryError(`smtp: sending through ${this.server} failed: ${redact(describe(err, this.options.timeoutMs), this.secrets)}`);
     }
   }
 
@@ -55,9 +55,9 @@ export class SmtpSender implements Sender {
   }
 }
 
-function describe(err: unknown): string {
+function describe(err: unknown, timeoutMs: number): string {
   const e = err as NodemailerError;
-  if (e?.code === 'EABORT') return 'no answer in time (EABORT)';
+  if (e?.code === 'EABORT') return `no answer within ${timeoutMs} ms (EABORT)`;
   const parts = [e?.message ?? String(err)];
   if (e?.code) parts.push(`(${e.code}${e.responseCode ? ` ${e.responseCode}` : ''})`);
   return parts.join(' ');

@@ -1,5 +1,7 @@
 // Defends Twilio SMS/voice: both resources reach the configured base URL authenticated, Twilio error codes survive, the auth token never leaks.
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import type { Channel } from '../../src/core/model.js';
 import { DeliveryError, type Message } from '../../src/core/ports.js';
@@ -82,6 +84,19 @@ describe('twilio failures and details', () => {
       assert.equal(err.cause, undefined, 'the axios error (with the Authorization header) is not kept');
       return true;
     });
+  });
+
+  it('an API that never answers is a DeliveryError soon after the timeout', async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const startedMs = Date.now();
+    try {
+      await assert.rejects(sender(`http://127.0.0.1:${(silent.address() as AddressInfo).port}`, 300).send(sms), (err) => err instanceof DeliveryError && /no answer within 300 ms/.test(err.message));
+      assert.ok(Date.now() - startedMs < 2000);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
   });
 
   it('a Messaging Service SID is sent as MessagingServiceSid', async () => {

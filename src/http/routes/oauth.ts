@@ -2,11 +2,12 @@
 // multipart (what the official SDK sends) or JSON; the client may authenticate by HTTP Basic instead.
 import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
-import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
 import { allows } from '../../auth/scopes.js';
 import type { Store } from '../../core/ports.js';
+import { handleError } from '../errors.js';
 
 export interface OAuthRoutesDeps {
   readonly store: Store;
@@ -47,6 +48,15 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
   await app.register(multipart, {
     attachFieldsToBody: 'keyValues',
     limits: { fields: 10, fieldSize: 4096, files: 0, parts: 10 },
+  });
+
+  // A body the parsers refuse (malformed JSON, too large, wrong media type, a file part) is an OAuth
+  // invalid_request (RFC 6749 §5.2), not the API's ErrorResponseDto; anything else is the common 500.
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const status = error.statusCode;
+    if (status === undefined || status < 400 || status >= 500) return handleError(error, request, reply);
+    const code = status === 413 || status === 415 ? status : 400;
+    return reply.code(code).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: error.message });
   });
 
   app.post('/oauth/token', async (request, reply) => {
