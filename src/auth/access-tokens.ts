@@ -29,7 +29,7 @@ export class AccessTokens {
   ) {}
 
   async issue(clientId: string, scopes: readonly string[]): Promise<{ token: string; expiresIn: number }> {
-    const { kid, privateKey } = this.keys.signingKey();
+    const { kid, privateKey } = await this.keys.signingKey();
     const nowSeconds = Math.floor(this.clock.now() / 1000);
     const token = await new SignJWT({ scope: scopes.join(' '), client_id: clientId })
       .setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'at+jwt' })

@@ -54,6 +54,7 @@ export class KeyRing {
     return kid;
   }
 
+  /** Reads the key list again; keys already imported are reused, so this is one small query. */
   async reload(): Promise<void> {
     const now = this.clock.now();
     const records = await this.store.listSigningKeys();
@@ -61,7 +62,8 @@ export class KeyRing {
     let signing: SigningKeyRecord | undefined;
     for (const record of records) {
       if (record.retiredAt !== null && record.retiredAt + this.retiredGraceMs < now) continue;
-      const publicKey = await importJWK(JSON.parse(record.publicJwk) as JWK, record.alg);
+      const known = this.keys.get(record.kid);
+      const publicKey = known?.publicKey ?? (await importJWK(JSON.parse(record.publicJwk) as JWK, record.alg));
       keys.set(record.kid, { record, publicKey });
       if (record.retiredAt === null && (!signing || record.createdAt >= signing.createdAt)) signing = record;
     }
@@ -73,7 +75,12 @@ export class KeyRing {
     this.lastReload = now;
   }
 
-  signingKey(): { kid: string; privateKey: Key } {
+  /**
+   * The key to sign with. Read from the store each time (tokens are issued rarely: the SDK asks once), so
+   * a rotation made by another process is followed at once.
+   */
+  async signingKey(): Promise<{ kid: string; privateKey: Key }> {
+    await this.reload();
     if (!this.signing) throw new Error('key ring not initialised');
     return this.signing;
   }
@@ -88,7 +95,8 @@ export class KeyRing {
   }
 
   /** The JWKS document: every key that still verifies. */
-  jwks(): { keys: JWK[] } {
+  async jwks(): Promise<{ keys: JWK[] }> {
+    await this.reload();
     return { keys: [...this.keys.values()].map((k) => JSON.parse(k.record.publicJwk) as JWK) };
   }
 }

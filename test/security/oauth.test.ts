@@ -202,6 +202,41 @@ describe('POST /oauth/token', () => {
     }
   });
 
+  // Regression: bodies the parsers refused answered the API's ErrorResponseDto, without no-store, instead of an OAuth error.
+  it('answers a body the parsers refuse with an OAuth invalid_request', async () => {
+    const malformed = await tokenRequest(server, { headers: { 'content-type': 'application/json' }, body: '{"grant_type":' });
+    const withFile = new FormData();
+    withFile.append('grant_type', 'client_credentials');
+    withFile.append('client_id', clientId);
+    withFile.append('client_secret', clientSecret);
+    withFile.append('upload', new Blob(['x']), 'x.txt');
+    const fileAnswer = await tokenRequest(server, { body: withFile });
+    const xml = await tokenRequest(server, { headers: { 'content-type': 'application/xml' }, body: '<grant_type/>' });
+    for (const [answer, status] of [[malformed, 400], [fileAnswer, 413], [xml, 415]] as const) {
+      assert.equal(answer.status, status, JSON.stringify(answer.body));
+      assert.equal(answer.headers.get('cache-control'), 'no-store');
+      assert.deepEqual(Object.keys(answer.body).sort(), ['error', 'error_description']);
+      assert.equal(answer.body['error'], 'invalid_request');
+    }
+  });
+
+  it('answers a store failure with the generic 500 and no detail', async () => {
+    const store = server.runtime.store;
+    const original = store.findClient;
+    store.findClient = async () => {
+      throw new Error('connection string postgres://admin:hunter2@db');
+    };
+    try {
+      const response = await fetch(`${server.baseUrl}/oauth/token`, { method: 'POST', ...form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }) });
+      const text = await response.text();
+      assert.equal(response.status, 500);
+      assert.doesNotMatch(text, /hunter2|postgres/);
+      assertErrorResponseDto(JSON.parse(text), '500.0 Internal Fault');
+    } finally {
+      store.findClient = original;
+    }
+  });
+
   it('signs an EdDSA JWT with a kid that verifies against /.well-known/jwks.json', async () => {
     const token = assertTokenAnswer(await tokenRequest(server, form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret })), scopes);
     const header = decodeProtectedHeader(token);
@@ -261,7 +296,7 @@ describe('bearer tokens on /v3/mfa/token/send', () => {
   });
 
   it('refuses an unsigned JWT (alg none)', async () => {
-    const { kid } = server.runtime.keys.signingKey();
+    const { kid } = await server.runtime.keys.signingKey();
     const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const nowSeconds = Math.floor(clock.now() / 1000);
     const claims = { iss: ISSUER, sub: 'attacker', scope: 'sp:scopes:all', iat: nowSeconds, exp: nowSeconds + 600 };
@@ -284,7 +319,7 @@ describe('bearer tokens on /v3/mfa/token/send', () => {
   });
 
   it('refuses a JWT signed by another Ed25519 key under the server\'s kid', async () => {
-    const { kid } = server.runtime.keys.signingKey();
+    const { kid } = await server.runtime.keys.signingKey();
     const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
     const forged = await new SignJWT({ scope: 'sp:scopes:all', client_id: 'attacker' })
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
@@ -310,7 +345,7 @@ describe('bearer tokens on /v3/mfa/token/send', () => {
   });
 
   it('refuses a JWT signed with the server\'s own key but another issuer', async () => {
-    const { kid, privateKey } = server.runtime.keys.signingKey();
+    const { kid, privateKey } = await server.runtime.keys.signingKey();
     const foreign = await new SignJWT({ scope: 'sp:scopes:all', client_id: 'attacker' })
       .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
       .setIssuer('https://other-tenant.example')
@@ -431,7 +466,7 @@ describe('signing keys: rotation and persistence', () => {
       const again: TestServer = { ...server, baseUrl, runtime: restarted };
 
       await assertAdmitted(again, token);
-      assert.equal(restarted.keys.signingKey().kid, kid, 'no new key is made when one exists');
+      assert.equal((await restarted.keys.signingKey()).kid, kid, 'no new key is made when one exists');
       const jwks = await getJson(again, '/.well-known/jwks.json');
       assert.deepEqual(jwks.body.keys.map((k: { kid: string }) => k.kid), [kid]);
     } finally {
@@ -467,9 +502,9 @@ describe('signing keys: rotation and persistence', () => {
 });
 
 describe('signing keys shared by two processes on one database', () => {
-  // Known bug (src/auth/keyring.ts): a process reloads the key ring only when it meets an unknown kid,
-  // so after another process rotates it keeps signing with the retired key and serves a stale JWKS.
-  it('a rotation in one process is picked up by the other for signing and for its JWKS', { todo: 'KeyRing.signingKey()/jwks() never reload the store' }, async () => {
+  // Regression: a process used to reload its keys only on meeting an unknown kid, so after another
+  // process rotated it kept signing with the retired key and served a stale JWKS.
+  it('a rotation in one process is picked up by the other for signing and for its JWKS', async () => {
     const server = await startServer();
     let second: Runtime | undefined;
     try {
@@ -479,7 +514,7 @@ describe('signing keys shared by two processes on one database', () => {
       );
       const secondUrl = await second.app.listen({ host: '127.0.0.1', port: 0 });
       const other: TestServer = { ...server, baseUrl: secondUrl, runtime: second };
-      const oldKid = second.keys.signingKey().kid;
+      const oldKid = (await second.keys.signingKey()).kid;
 
       const newKid = await server.runtime.keys.rotate();
       assert.notEqual(newKid, oldKid);

@@ -23,7 +23,7 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesDeps> = async (app, deps) =>
     }
   });
 
-  app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'max-age=60').send(deps.keys.jwks()));
+  app.get('/.well-known/jwks.json', async (_request, reply) => reply.header('cache-control', 'max-age=60').send(await deps.keys.jwks()));
 
   const document = servedOpenApi(deps.publicUrl);
   app.get('/openapi.json', async () => document);
