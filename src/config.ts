@@ -67,10 +67,12 @@ export class ConfigError extends Error {
 type Source = Readonly<Record<string, string | undefined>>;
 
 class Reader {
-  readonly devDefaults: string[] = [];
+  /** Every setting asked for, so settings in the file that nothing reads (typos) can be refused. */
+  readonly asked = new Set<string>();
   constructor(private readonly source: Source) {}
 
   raw(name: string): string | undefined {
+    this.asked.add(name);
     const value = this.source[name];
     return value === undefined || value === '' ? undefined : value;
   }
@@ -134,6 +136,9 @@ function readConfigFile(path: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(parsed)) {
     if (!key.startsWith('MFA_')) throw new ConfigError('MFA_CONFIG_FILE', `unknown setting "${key}"`);
+    if (!['string', 'number', 'boolean'].includes(typeof value)) {
+      throw new ConfigError('MFA_CONFIG_FILE', `"${key}" must be a string, number or boolean`);
+    }
     out[key] = String(value);
   }
   return out;
@@ -149,7 +154,9 @@ function parseSecret(text: string | undefined): Buffer | undefined {
 /** Builds the configuration from an environment (process.env by default). Throws ConfigError. */
 export function loadConfig(env: Source = process.env): Config {
   const file = env['MFA_CONFIG_FILE'] ? readConfigFile(env['MFA_CONFIG_FILE']) : {};
-  const r = new Reader({ ...file, ...env });
+  // An empty variable counts as unset (as Reader.raw does), so it does not hide the file's value.
+  const setInEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const r = new Reader({ ...file, ...setInEnv });
 
   const mode = r.oneOf<Mode>('MFA_MODE', ['development', 'production'], 'development');
   const host = r.string('MFA_HOST', '127.0.0.1');
@@ -234,6 +241,9 @@ export function loadConfig(env: Source = process.env): Config {
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     devDefaults,
   };
+  // Checked last, when every setting has been asked for: a misspelt name in the file is an error, not ignored.
+  const unknown = Object.keys(file).filter((key) => !r.asked.has(key));
+  if (unknown.length > 0) throw new ConfigError('MFA_CONFIG_FILE', `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
   return deepFreeze(config);
 }
 

@@ -2,7 +2,6 @@
 // counter and status change is one atomic store call, so limits hold across requests and processes.
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../core/model.js';
 import type { Clock, Message, RateCounter, Sender, Store } from '../core/ports.js';
-import { DeliveryError } from '../core/ports.js';
 import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../core/secrets.js';
 import {
   ERROR_LOCKED,
@@ -108,9 +107,10 @@ export class TokenService {
       this.latency.record(channel, performance.now() - started);
       return { requestId, status: 'SUCCESS', errorMessage: null };
     } catch (err) {
+      // The transport's own words name internal hosts and sometimes the address: they go to the log,
+      // keyed by the request id, and the caller gets the channel and that id.
       this.deps.onDeliveryError?.(err, requestId);
-      const message = err instanceof DeliveryError ? err.message : 'The message could not be delivered.';
-      const errorMessage = `Unable to send the token by ${channel}: ${message}`;
+      const errorMessage = `Unable to send the token by ${channel}: the delivery service did not accept the message (request ${requestId}).`;
       await this.deps.store.completeVerification(requestId, 'FAILED', errorMessage, this.deps.clock.now());
       return { requestId, status: 'FAILED', errorMessage };
     }

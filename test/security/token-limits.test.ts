@@ -193,7 +193,8 @@ describeEachDatabase('token limits', ({ postgres }) => {
     }
     assert.equal(sent.status, 200);
     assert.equal(sent.body.status, 'FAILED');
-    assert.match(sent.body.errorMessage, /gateway said no/);
+    assert.match(sent.body.errorMessage, new RegExp(`by email.*${sent.body.requestId}`));
+    assert.doesNotMatch(sent.body.errorMessage, /gateway said no/, 'transport detail stays in the log');
     assert.equal((await poll(sent.body.requestId)).body.status, 'FAILED');
     const retry = await send(alias);
     assert.equal(retry.body.status, 'SUCCESS', 'a failed delivery does not block the next send');
