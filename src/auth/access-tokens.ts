@@ -60,7 +60,7 @@ export class AccessTokens {
           if (!key) throw new InvalidAccessToken('unknown signing key');
           return key;
         },
-        { algorithms: [SIGNING_ALG], issuer: this.issuer, currentDate: new Date(now), requiredClaims: ['exp', 'sub'] },
+        { algorithms: [SIGNING_ALG], typ: 'at+jwt', issuer: this.issuer, currentDate: new Date(now), requiredClaims: ['exp', 'sub'] },
       ));
     } catch (err) {
       throw new InvalidAccessToken(describe(err));
