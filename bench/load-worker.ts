@@ -127,7 +127,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
     const onResponse: ResponseListener = (_client, statusCode, _bytes, responseTimeMs) => {
       if (statusCode >= 200 && statusCode < 300) latencyUs.record(Math.max(1, Math.round(responseTimeMs * 1000)));
     };
-    instance.on('response', onResponse as unknown as (statusCode: number, resBytes: number, responseTime: number) => void);
+    (instance as NodeJS.EventEmitter).on('response', onResponse);
   });
   const statusCodes: Record<string, number> = {};
   for (const [code, stats] of Object.entries(raw.statusCodeStats)) statusCodes[code] = stats.count;

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
@@ -193,6 +193,8 @@ async function dropSchema(url: string, schema: string): Promise<void> {
   }
 }
 
+const round2 = (value: number): number => Math.round(value * 100) / 100;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function formatTable(rows: readonly RouteResult[]): string {
@@ -213,6 +215,8 @@ function formatTable(rows: readonly RouteResult[]): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  // Other work on the machine moves the figures between routes; the load average says how much there was.
+  const loadBefore = loadavg()[0] ?? 0;
   const dataDir = await mkdtemp(join(tmpdir(), 'mfa-bench-'));
   const schema = options.databaseUrl ? `bench_${randomBytes(6).toString('hex')}` : undefined;
   const cleanups: Array<() => Promise<void>> = [() => rm(dataDir, { recursive: true, force: true })];
@@ -286,6 +290,7 @@ async function main(): Promise<void> {
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
       platform: `${process.platform} ${process.arch}`,
+      loadAverage1m: { before: round2(loadBefore), after: round2(loadavg()[0] ?? 0) },
     };
     const settings = {
       store: service.storeKind,
@@ -297,7 +302,9 @@ async function main(): Promise<void> {
 
     console.log(formatTable(rows));
     console.log('');
-    console.log(`node ${environment.node}, ${environment.cpu}, ${environment.cores} cores, ${environment.platform}`);
+    console.log(
+      `node ${environment.node}, ${environment.cpu}, ${environment.cores} cores, ${environment.platform}, 1-min load ${environment.loadAverage1m.before} before / ${environment.loadAverage1m.after} after`,
+    );
     console.log(
       `store ${settings.store}, ${settings.durationSeconds} s per route after ${settings.warmupSeconds} s warm-up, ${settings.connections} connections, ${settings.load}`,
     );

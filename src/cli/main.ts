@@ -2,6 +2,7 @@
 // The command line: `serve` runs the service; the rest manage clients, identities, keys and the outbox
 // directly on the configured database.
 import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { createClient } from '../auth/clients.js';
@@ -57,12 +58,21 @@ async function serve(config: Config): Promise<void> {
     process.stderr.write(`!! Do not use this setup for real people. See docs/configuration.md.\n${bar}\n`);
   }
   const runtime = await createRuntime(config);
+  // Responses not yet sent when a stop begins must close their connection: server.close() reaps only
+  // connections idle at that moment, so a keep-alive client whose request was in flight would hold
+  // app.close() open until the grace period ran out and the process exited 1.
+  const unanswered = new Set<ServerResponse>();
+  runtime.app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
+    unanswered.add(response);
+    response.once('close', () => unanswered.delete(response));
+  });
   await runtime.app.listen({ host: config.host, port: config.port });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    runtime.app.log.info({ signal }, 'draining in-flight requests');
+    runtime.app.log.info({ signal, inFlight: unanswered.size }, 'draining in-flight requests');
+    for (const response of unanswered) if (!response.headersSent) response.setHeader('connection', 'close');
     const force = setTimeout(() => {
       runtime.app.log.error('shutdown grace period over; exiting');
       process.exit(1);

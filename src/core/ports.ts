@@ -33,6 +33,15 @@ export interface TokenState {
   readonly current: Verification | undefined;
 }
 
+export interface GuessRecord {
+  readonly verificationId: string;
+  readonly subject: string;
+  readonly method: Method;
+  readonly guessHash: string;
+  readonly maxAttempts: number;
+  readonly now: number;
+}
+
 export interface FailureCount {
   readonly failures: number;
   readonly lockedUntil: number;
@@ -78,10 +87,14 @@ export interface Store {
   startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }>;
   /** The subject's lockout end and current token verification, read together. */
   tokenState(subject: string): Promise<TokenState>;
-  /** Records a guess; false when the same guess was already made on this verification. */
-  recordGuess(verificationId: string, guessHash: string): Promise<boolean>;
-  /** Takes one try if the verification is pending, unexpired and has tries left; the tries used, or undefined. */
-  reserveAttempt(verificationId: string, maxAttempts: number, now: number): Promise<number | undefined>;
+  /**
+   * Counts a wrong guess in one transaction: takes a try from the verification (if it is pending,
+   * unexpired, has tries left, and the guess is not the same as the last one, which a client retry
+   * would be) and counts a failure of the subject. Undefined when no try was taken.
+   */
+  recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined>;
+  /** Completes the verification as SUCCESS if it is pending, unexpired and has a try left; true for exactly one caller. */
+  acceptCorrectGuess(guess: GuessRecord): Promise<boolean>;
   /** Moves a pending verification to a final status; true only for the one caller that did it. */
   completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean>;
   /** Counts one failure of the subject for the method within a window, locking it at the limit. */

@@ -123,34 +123,31 @@ export class TokenService {
     if (check.kind !== 'open') return earlyAnswer(check);
     const v = check.verification;
 
-    const guessHash = keyedHash(this.deps.hashKey, v.id, token);
-    // The same guess again (a client retrying a dropped request, or a replay) costs no try and wins nothing.
-    if (!(await store.recordGuess(v.id, guessHash))) return 'FAILED';
+    const now = clock.now();
+    const guess = { verificationId: v.id, subject: userAlias, method: 'token' as const, guessHash: keyedHash(this.deps.hashKey, v.id, token), maxAttempts: policy.maxAttempts, now };
 
-    const attemptsUsed = await store.reserveAttempt(v.id, policy.maxAttempts, clock.now());
-    if (attemptsUsed === undefined) {
-      const latest = await store.findVerification(v.id);
-      return latest?.status === 'LOCKOUT' ? 'LOCKOUT' : 'FAILED';
-    }
-
-    if (constantTimeEqual(guessHash, v.secretHash ?? '')) {
-      const won = await store.completeVerification(v.id, 'SUCCESS', null, clock.now());
-      if (!won) return 'FAILED';
+    if (constantTimeEqual(guess.guessHash, v.secretHash ?? '')) {
+      if (!(await store.acceptCorrectGuess(guess))) return this.statusAfterRefusal(v.id);
       await store.clearFailures(userAlias, 'token');
       return 'SUCCESS';
     }
 
-    const now = clock.now();
-    const failures = await store.recordFailure(
-      userAlias,
-      'token',
-      { windowMs: policy.failureWindowSeconds * 1000, maxFailures: policy.maxFailuresPerIdentity, lockoutMs: policy.lockoutSeconds * 1000 },
-      now,
-    );
-    const lockUntil = lockAfterWrongGuess(attemptsUsed, failures.lockedUntil, policy, now);
+    const counted = await store.recordWrongGuess(guess, {
+      windowMs: policy.failureWindowSeconds * 1000,
+      maxFailures: policy.maxFailuresPerIdentity,
+      lockoutMs: policy.lockoutSeconds * 1000,
+    });
+    // No try taken: out of tries, closed meanwhile, or the same guess again (a client retry), which costs nothing.
+    if (!counted) return this.statusAfterRefusal(v.id);
+    const lockUntil = lockAfterWrongGuess(counted.attemptsUsed, counted.failures.lockedUntil, policy, now);
     if (lockUntil === undefined) return 'FAILED';
     await Promise.all([store.lock(userAlias, 'token', lockUntil), store.completeVerification(v.id, 'LOCKOUT', ERROR_LOCKED, now)]);
     return 'LOCKOUT';
+  }
+
+  private async statusAfterRefusal(verificationId: string): Promise<VerificationStatus> {
+    const latest = await this.deps.store.findVerification(verificationId);
+    return latest?.status === 'LOCKOUT' ? 'LOCKOUT' : 'FAILED';
   }
 
 }

@@ -45,6 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
         status TEXT NOT NULL,
         error TEXT,
         attempts INTEGER NOT NULL DEFAULT 0,
+        last_guess_hash TEXT,
         created_at BIGINT NOT NULL,
         expires_at BIGINT NOT NULL,
         completed_at BIGINT
@@ -57,11 +58,6 @@ export const MIGRATIONS: readonly Migration[] = [
         client_id TEXT NOT NULL,
         delivery_type TEXT NOT NULL,
         sent_at BIGINT NOT NULL
-      );
-      CREATE TABLE verification_guesses (
-        verification_id TEXT NOT NULL,
-        guess_hash TEXT NOT NULL,
-        PRIMARY KEY (verification_id, guess_hash)
       );
       CREATE TABLE lockouts (
         subject TEXT NOT NULL,

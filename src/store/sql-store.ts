@@ -4,6 +4,7 @@ import type { ApiClient, Identity, IdentityStatus, Method, Verification, Verific
 import type {
   FailureCount,
   FailurePolicy,
+  GuessRecord,
   IdentityInput,
   NewTokenVerification,
   SigningKeyRecord,
@@ -11,7 +12,7 @@ import type {
   TokenState,
 } from '../core/ports.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
-import type { SqlDriver } from './driver.js';
+import type { SqlDriver, SqlExecutor } from './driver.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface IdentityRow {
@@ -269,20 +270,30 @@ export class SqlStore implements Store {
     };
   }
 
-  async recordGuess(verificationId: string, guessHash: string): Promise<boolean> {
-    const inserted = await this.db.run('INSERT INTO verification_guesses (verification_id, guess_hash) VALUES (?, ?) ON CONFLICT DO NOTHING', [
-      verificationId,
-      guessHash,
-    ]);
-    return inserted > 0;
+  async recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined> {
+    // One transaction, so the try and the identity's failure are committed together (and, on SQLite
+    // and PostgreSQL alike, with one commit instead of two).
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.get<{ attempts: number }>(
+        `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
+         WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?
+           AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
+         RETURNING attempts`,
+        [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash],
+      );
+      if (!taken) return undefined;
+      const failures = await countFailure(tx, guess.subject, guess.method, failurePolicy, guess.now);
+      return { attemptsUsed: Number(taken.attempts), failures };
+    });
   }
 
-  async reserveAttempt(verificationId: string, maxAttempts: number, now: number): Promise<number | undefined> {
-    const row = await this.db.get<{ attempts: number }>(
-      "UPDATE verifications SET attempts = attempts + 1 WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ? RETURNING attempts",
-      [verificationId, maxAttempts, now],
+  async acceptCorrectGuess(guess: GuessRecord): Promise<boolean> {
+    const changed = await this.db.run(
+      `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?, status = 'SUCCESS', completed_at = ?
+       WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?`,
+      [guess.guessHash, guess.now, guess.verificationId, guess.maxAttempts, guess.now],
     );
-    return row ? Number(row.attempts) : undefined;
+    return changed > 0;
   }
 
   async completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean> {
@@ -295,20 +306,8 @@ export class SqlStore implements Store {
     return changed > 0;
   }
 
-  async recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
-    const windowCutoff = now - policy.windowMs;
-    const lockUntil = now + policy.lockoutMs;
-    const row = await this.db.get<{ failures: number; locked_until: number }>(
-      `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
-       ON CONFLICT (subject, method) DO UPDATE SET
-         failures = CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END,
-         window_started_at = CASE WHEN lockouts.window_started_at <= ? THEN ? ELSE lockouts.window_started_at END,
-         locked_until = CASE WHEN (CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END) >= ?
-                              AND lockouts.locked_until < ? THEN ? ELSE lockouts.locked_until END
-       RETURNING failures, locked_until`,
-      [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil, lockUntil],
-    );
-    return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
+  recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+    return countFailure(this.db, subject, method, policy, now);
   }
 
   async lock(subject: string, method: Method, until: number): Promise<void> {
@@ -336,4 +335,21 @@ export class SqlStore implements Store {
     );
     return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
   }
+}
+
+/** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
+async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+  const windowCutoff = now - policy.windowMs;
+  const lockUntil = now + policy.lockoutMs;
+  const row = await db.get<{ failures: number; locked_until: number }>(
+    `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
+     ON CONFLICT (subject, method) DO UPDATE SET
+       failures = CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END,
+       window_started_at = CASE WHEN lockouts.window_started_at <= ? THEN ? ELSE lockouts.window_started_at END,
+       locked_until = CASE WHEN (CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END) >= ?
+                            AND lockouts.locked_until < ? THEN ? ELSE lockouts.locked_until END
+     RETURNING failures, locked_until`,
+    [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil, lockUntil],
+  );
+  return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
 }

@@ -43,6 +43,15 @@ function counter(prefix: string): () => string {
   return () => `${prefix}-${++n}`;
 }
 
+const GENEROUS: FailurePolicy = { windowMs: 600_000, maxFailures: 1_000_000, lockoutMs: 900_000 };
+let guessSequence = 0;
+
+/** A wrong guess (a new one unless `guessHash` repeats one); the tries used, or undefined when none was taken. */
+async function wrongGuess(store: Store, v: NewTokenVerification, maxAttempts: number, now: number, guessHash = `guess-${++guessSequence}`): Promise<number | undefined> {
+  const counted = await store.recordWrongGuess({ verificationId: v.id, subject: v.subject, method: 'token', guessHash, maxAttempts, now }, GENEROUS);
+  return counted?.attemptsUsed;
+}
+
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 const ascending = (values: readonly number[]): number[] => [...values].sort((a, b) => a - b);
 
@@ -265,7 +274,7 @@ describeEachStore('Store contract', (target) => {
     assert.equal(superseded?.completedAt, T0 + 1000);
     assert.equal((await store.findVerification(next.id))?.status, 'PENDING');
     assert.equal((await store.findVerification(bystander.id))?.status, 'PENDING');
-    assert.equal(await store.reserveAttempt(old.id, 5, T0 + 2000), undefined, 'a superseded token takes no more guesses');
+    assert.equal(await wrongGuess(store, old, 5, T0 + 2000), undefined, 'a superseded token takes no more guesses');
   });
 
   it('tokenState returns no lock and the current verification', async () => {
@@ -284,36 +293,52 @@ describeEachStore('Store contract', (target) => {
     assert.equal((await store.tokenState('bob')).lockedUntil, 0, 'only the token method lock counts');
   });
 
-  it('recordGuess is true for a new guess and false for a repeat on the same verification', async () => {
+  it('recordWrongGuess takes no try for the same guess twice in a row (a client retry)', async () => {
     const v = tokenVerification();
-    const w = tokenVerification({ subject: 'bob' });
     await start(store, v);
-    await start(store, w);
-    assert.equal(await store.recordGuess(v.id, 'guess-1'), true);
-    assert.equal(await store.recordGuess(v.id, 'guess-1'), false);
-    assert.equal(await store.recordGuess(v.id, 'guess-2'), true);
-    assert.equal(await store.recordGuess(w.id, 'guess-1'), true);
+    assert.equal(await wrongGuess(store, v, 5, T0 + 1000, 'guess-a'), 1);
+    assert.equal(await wrongGuess(store, v, 5, T0 + 1000, 'guess-a'), undefined);
+    assert.equal(await wrongGuess(store, v, 5, T0 + 1000, 'guess-b'), 2);
+    assert.equal((await store.findVerification(v.id))?.attempts, 2);
+    assert.equal((await store.recordFailure('alice', 'token', GENEROUS, T0 + 1000)).failures, 3, 'the repeat counted no failure either');
   });
 
-  it('reserveAttempt counts up to the maximum, then refuses', async () => {
+  it('recordWrongGuess counts tries up to the maximum, then refuses, and counts a failure per try', async () => {
     const v = tokenVerification();
     await start(store, v);
     const taken = [];
-    for (let i = 0; i < 4; i++) taken.push(await store.reserveAttempt(v.id, 3, T0 + 1000));
+    for (let i = 0; i < 4; i++) taken.push(await wrongGuess(store, v, 3, T0 + 1000));
     assert.deepEqual(taken, [1, 2, 3, undefined]);
     assert.equal((await store.findVerification(v.id))?.attempts, 3);
-    assert.equal(await store.reserveAttempt('no-such-id', 3, T0 + 1000), undefined);
+    assert.equal((await store.recordFailure('alice', 'token', GENEROUS, T0 + 1000)).failures, 4);
+    assert.equal(await wrongGuess(store, { ...v, id: 'no-such-id' }, 3, T0 + 1000), undefined);
   });
 
-  it('reserveAttempt refuses an expired or completed verification', async () => {
+  it('recordWrongGuess refuses an expired or completed verification', async () => {
     const v = tokenVerification();
     await start(store, v);
-    assert.equal(await store.reserveAttempt(v.id, 3, v.expiresAt), undefined);
+    assert.equal(await wrongGuess(store, v, 3, v.expiresAt), undefined);
     assert.equal((await store.findVerification(v.id))?.attempts, 0);
     const w = tokenVerification({ subject: 'bob' });
     await start(store, w);
     await store.completeVerification(w.id, 'SUCCESS', null, T0 + 1000);
-    assert.equal(await store.reserveAttempt(w.id, 3, T0 + 2000), undefined);
+    assert.equal(await wrongGuess(store, w, 3, T0 + 2000), undefined);
+  });
+
+  it('acceptCorrectGuess completes a pending verification once, and not one out of tries or expired', async () => {
+    const v = tokenVerification();
+    await start(store, v);
+    const guess = { verificationId: v.id, subject: v.subject, method: 'token' as const, guessHash: v.secretHash, maxAttempts: 3, now: T0 + 1000 };
+    assert.equal(await store.acceptCorrectGuess(guess), true);
+    assert.equal(await store.acceptCorrectGuess(guess), false);
+    assert.equal((await store.findVerification(v.id))?.status, 'SUCCESS');
+    const spent = tokenVerification({ subject: 'bob' });
+    await start(store, spent);
+    for (let i = 0; i < 3; i++) await wrongGuess(store, spent, 3, T0 + 1000);
+    assert.equal(await store.acceptCorrectGuess({ ...guess, verificationId: spent.id, subject: 'bob' }), false);
+    const late = tokenVerification({ subject: 'carol' });
+    await start(store, late);
+    assert.equal(await store.acceptCorrectGuess({ ...guess, verificationId: late.id, subject: 'carol', now: late.expiresAt }), false);
   });
 
   it('completeVerification succeeds once, then never again', async () => {
@@ -400,10 +425,10 @@ describeEachStore('Store contract', (target) => {
 
   // concurrency: the database, not the caller, decides who wins
 
-  it('50 concurrent reserveAttempt with 5 tries: exactly 5 succeed (brute force under concurrency)', async () => {
+  it('50 concurrent wrong guesses with 5 tries: exactly 5 are counted (brute force under concurrency)', async () => {
     const v = tokenVerification();
     await start(store, v);
-    const results = await Promise.all(range(1, 50).map(() => store.reserveAttempt(v.id, 5, T0 + 1000)));
+    const results = await Promise.all(range(1, 50).map(() => wrongGuess(store, v, 5, T0 + 1000)));
     assert.deepEqual(ascending(results.filter((r): r is number => r !== undefined)), [1, 2, 3, 4, 5]);
     assert.equal((await store.findVerification(v.id))?.attempts, 5);
   });
@@ -481,12 +506,12 @@ describeEachStore('Store contract', (target) => {
       }
     };
 
-    it('two processes on one SQLite file: 50 interleaved reserveAttempt take exactly 5 tries', async () => {
+    it('two processes on one SQLite file: 50 interleaved wrong guesses take exactly 5 tries', async () => {
       const v = tokenVerification();
       await start(store, v);
       await withSecondProcess(async (other) => {
         const stores = [store, other];
-        const results = await Promise.all(range(1, 50).map((i) => stores[i % 2]!.reserveAttempt(v.id, 5, T0 + 1000)));
+        const results = await Promise.all(range(1, 50).map((i) => wrongGuess(stores[i % 2]!, v, 5, T0 + 1000)));
         assert.deepEqual(ascending(results.filter((r): r is number => r !== undefined)), [1, 2, 3, 4, 5]);
         assert.equal((await other.findVerification(v.id))?.attempts, 5);
       });
