@@ -14,11 +14,15 @@ interface Gate {
 const gatesByFile = new Map<string, Gate>();
 let memoryDatabases = 0;
 
+/** Transactions committed together at most; bounds how long one commit holds the write lock. */
+const MAX_BATCH = 64;
+
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
   private readonly statements = new Map<string, Database.Statement>();
   private readonly gate: Gate;
+  private readonly batch: Array<{ work: (tx: SqlExecutor) => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
   private readonly direct: SqlExecutor;
 
   constructor(path: string) {
@@ -64,20 +68,51 @@ export class SqliteDriver implements SqlDriver {
     return this.direct.run(sql, params);
   }
 
-  async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+  /**
+   * Transactions that arrive while the event loop is busy are committed together (group commit): a
+   * commit costs far more than the statements before it. Each keeps its own savepoint, so one failing
+   * rolls back only itself, and none is answered before the shared commit is durable.
+   */
+  transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.batch.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (this.batch.length === 1) setImmediate(() => void this.commitBatch());
+    });
+  }
+
+  private async commitBatch(): Promise<void> {
     while (this.gate.current) await this.gate.current;
+    const batch = this.batch.splice(0, MAX_BATCH);
+    if (this.batch.length > 0) setImmediate(() => void this.commitBatch());
     let open!: () => void;
     this.gate.current = new Promise((resolve) => (open = resolve));
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await work(this.direct);
+        for (const item of batch) {
+          this.db.exec('SAVEPOINT item');
+          try {
+            outcomes.push({ ok: true, value: await item.work(this.direct) });
+            this.db.exec('RELEASE item');
+          } catch (error) {
+            this.db.exec('ROLLBACK TO item');
+            this.db.exec('RELEASE item');
+            outcomes.push({ ok: false, error });
+          }
+        }
         this.db.exec('COMMIT');
-        return result;
       } catch (err) {
         if (this.db.inTransaction) this.db.exec('ROLLBACK');
         throw err;
       }
+      batch.forEach((item, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) item.resolve(outcome.value);
+        else item.reject(outcome.error);
+      });
+    } catch (err) {
+      for (const item of batch) item.reject(err);
     } finally {
       this.gate.current = undefined;
       open();
