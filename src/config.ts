@@ -146,7 +146,16 @@ function readConfigFile(path: string): Record<string, string> {
 
 function parseSecret(text: string | undefined): Buffer | undefined {
   if (text === undefined) return undefined;
-  const bytes = /^[0-9a-fA-F]+$/.test(text) && text.length % 2 === 0 ? Buffer.from(text, 'hex') : Buffer.from(text, 'base64');
+  let bytes: Buffer;
+  if (/^[0-9a-fA-F]+$/.test(text) && (text.length % 2 === 0 || text.length >= 63)) {
+    // A hex secret that lost a character when pasted must not quietly become another secret.
+    if (text.length % 2 !== 0) throw new ConfigError('MFA_SECRET', 'hex secret has an odd number of digits');
+    bytes = Buffer.from(text, 'hex');
+  } else if (/^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/.test(text)) {
+    bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
+  } else {
+    throw new ConfigError('MFA_SECRET', 'expected hex or base64');
+  }
   if (bytes.length < 32) throw new ConfigError('MFA_SECRET', 'must hold at least 32 bytes (64 hex or 44 base64 characters)');
   return bytes;
 }

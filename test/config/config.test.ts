@@ -95,6 +95,8 @@ describe('loadConfig refuses bad values, naming the variable', () => {
     ['an SMTP URL that is not smtp', { MFA_SMTP_URL: 'http://x' }, 'MFA_SMTP_URL'],
     ['an SMTP URL that is not a URL', { MFA_SMTP_URL: 'mail.example:25' }, 'MFA_SMTP_URL'],
     ['a secret under 32 bytes (hex)', { MFA_SECRET: 'ab'.repeat(31) }, 'MFA_SECRET', /32 bytes/],
+    ['a hex secret missing a digit', { MFA_SECRET: 'ab'.repeat(32).slice(1) }, 'MFA_SECRET', /odd number/],
+    ['a secret that is neither hex nor base64', { MFA_SECRET: 'this is not a key, it has spaces and commas!!' }, 'MFA_SECRET', /hex or base64/],
     ['a secret under 32 bytes (base64)', { MFA_SECRET: Buffer.alloc(31).toString('base64') }, 'MFA_SECRET'],
     ['smtp without MFA_SMTP_URL', { MFA_EMAIL_TRANSPORT: 'smtp' }, 'MFA_SMTP_URL', /MFA_EMAIL_TRANSPORT=smtp/],
     ['an unknown transport', { MFA_EMAIL_TRANSPORT: 'pigeon' }, 'MFA_EMAIL_TRANSPORT', /pigeon/],
