@@ -3,13 +3,14 @@ import type { ApiClient } from '../core/model.js';
 import type { Clock, Store } from '../core/ports.js';
 import { badRequest } from '../core/errors.js';
 import { constantTimeEqual, digest, type RandomBytes } from '../core/secrets.js';
-import { KNOWN_SCOPES } from './scopes.js';
+import { ADMIN_SCOPE, IMPERSONATE_SCOPE, KNOWN_SCOPES } from './scopes.js';
 
 export interface NewClientCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
   readonly name: string;
   readonly scopes: readonly string[];
+  readonly identityAlias: string | null;
 }
 
 export async function createClient(
@@ -18,15 +19,25 @@ export async function createClient(
   randomBytes: RandomBytes,
   name: string,
   scopes: readonly string[],
+  /** Makes a personal client, whose tokens act for this identity. */
+  identityAlias: string | null = null,
 ): Promise<NewClientCredentials> {
   const unknown = scopes.filter((s) => !KNOWN_SCOPES.includes(s));
   if (unknown.length > 0) throw badRequest(`Unknown scope: ${unknown.join(', ')}`, [`Known scopes: ${KNOWN_SCOPES.join(' ')}`]);
   if (scopes.length === 0) throw badRequest('A client needs at least one scope.');
   if (!name.trim()) throw badRequest('A client needs a name.');
+  if (identityAlias !== null) {
+    const identity = await store.findIdentity(identityAlias);
+    if (!identity) throw badRequest(`No identity with alias ${identityAlias}.`);
+    if (scopes.includes(IMPERSONATE_SCOPE) || scopes.includes(ADMIN_SCOPE)) {
+      throw badRequest(`A personal client cannot hold ${IMPERSONATE_SCOPE} or ${ADMIN_SCOPE}.`);
+    }
+  }
   const clientId = randomBytes(16).toString('hex');
   const clientSecret = randomBytes(32).toString('base64url');
-  await store.createClient({ clientId, name: name.trim(), secretHash: digest(clientSecret), scopes: [...new Set(scopes)], createdAt: clock.now() });
-  return { clientId, clientSecret, name: name.trim(), scopes: [...new Set(scopes)] };
+  const unique = [...new Set(scopes)];
+  await store.createClient({ clientId, name: name.trim(), secretHash: digest(clientSecret), scopes: unique, identityAlias, createdAt: clock.now() });
+  return { clientId, clientSecret, name: name.trim(), scopes: unique, identityAlias };
 }
 
 // Compared against when the client id is unknown, so both cases do the same work.

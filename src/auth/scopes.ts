@@ -16,7 +16,10 @@ export const ALL_SCOPES = 'sp:scopes:all';
 /** The operator API under /admin/v1; not implied by sp:scopes:all. */
 export const ADMIN_SCOPE = 'mfa:admin';
 
-export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE];
+/** Lets a service client exchange its token for one acting for an identity (RFC 8693); not implied by sp:scopes:all. */
+export const IMPERSONATE_SCOPE = 'mfa:impersonate';
+
+export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE];
 
 /** True when the granted scopes include any of the accepted ones. */
 export function allows(granted: readonly string[], accepted: readonly string[]): boolean {

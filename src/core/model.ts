@@ -54,5 +54,20 @@ export interface ApiClient {
   readonly name: string;
   readonly secretHash: string;
   readonly scopes: readonly string[];
+  /** A personal client acts for this identity (its alias); a service client for none. */
+  readonly identityAlias: string | null;
   readonly createdAt: number;
+}
+
+/** A security question; `texts` maps a locale to the text, '' holding the default-locale text. */
+export interface KbaQuestion {
+  readonly id: string;
+  readonly texts: Readonly<Record<string, string>>;
+  readonly createdAt: number;
+}
+
+export interface KbaAnswerRecord {
+  readonly questionId: string;
+  /** argon2id hash (PHC string) of the normalised answer. */
+  readonly answerHash: string;
 }

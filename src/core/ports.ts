@@ -1,5 +1,5 @@
 // The seams the core defines and the adapters implement: storage, delivery, rate counting.
-import type { ApiClient, Channel, DeliveryType, Identity, IdentityStatus, Method, Verification, VerificationStatus } from './model.js';
+import type { ApiClient, Channel, DeliveryType, Identity, IdentityStatus, KbaAnswerRecord, KbaQuestion, Method, Verification, VerificationStatus } from './model.js';
 
 export interface IdentityInput {
   readonly alias: string;
@@ -100,7 +100,24 @@ export interface Store {
   /** Counts one failure of the subject for the method within a window, locking it at the limit. */
   recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount>;
   lock(subject: string, method: Method, until: number): Promise<void>;
+  /** Forgets the subject's failures for the method and ends any lockout (after a success). */
   clearFailures(subject: string, method: Method): Promise<void>;
+
+  /** A verification decided at once (a KBA attempt), kept so that poll can report it. */
+  recordVerification(v: Verification): Promise<void>;
+  /** The subject's lockout end for a method, 0 when not locked. */
+  lockedUntil(subject: string, method: Method): Promise<number>;
+
+  // security questions
+  /** Creates or replaces a question's texts. */
+  putQuestion(question: KbaQuestion): Promise<void>;
+  listQuestions(): Promise<KbaQuestion[]>;
+  removeQuestion(id: string): Promise<boolean>;
+  /** How many identities have answered each question (questions nobody answered are absent). */
+  answerCounts(): Promise<Map<string, number>>;
+  listAnswers(identityId: string): Promise<KbaAnswerRecord[]>;
+  /** Replaces all of an identity's answers in one transaction. */
+  replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void>;
 
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;

@@ -74,4 +74,24 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'personal clients, security questions and answers',
+    sql: `
+      ALTER TABLE api_clients ADD COLUMN identity_alias TEXT;
+      CREATE TABLE kba_questions (
+        id TEXT PRIMARY KEY,
+        texts TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE kba_answers (
+        identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+        question_id TEXT NOT NULL REFERENCES kba_questions (id) ON DELETE CASCADE,
+        answer_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (identity_id, question_id)
+      );
+      CREATE INDEX kba_answers_by_question ON kba_answers (question_id);
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 // The Store on any SqlDriver. Every limit is decided by one conditional statement in the database, so
 // it holds across requests and processes: no read-then-write on a counter or a status.
-import type { ApiClient, Identity, IdentityStatus, Method, Verification, VerificationStatus } from '../core/model.js';
+import type { ApiClient, Identity, IdentityStatus, KbaAnswerRecord, KbaQuestion, Method, Verification, VerificationStatus } from '../core/model.js';
 import type {
   FailureCount,
   FailurePolicy,
@@ -29,6 +29,13 @@ interface ClientRow {
   name: string;
   secret_hash: string;
   scopes: string;
+  identity_alias: string | null;
+  created_at: number;
+}
+
+interface QuestionRow {
+  id: string;
+  texts: string;
   created_at: number;
 }
 
@@ -70,6 +77,13 @@ const toClient = (r: ClientRow): ApiClient => ({
   name: r.name,
   secretHash: r.secret_hash,
   scopes: r.scopes.split(' ').filter(Boolean),
+  identityAlias: r.identity_alias,
+  createdAt: Number(r.created_at),
+});
+
+const toQuestion = (r: QuestionRow): KbaQuestion => ({
+  id: r.id,
+  texts: JSON.parse(r.texts) as Record<string, string>,
   createdAt: Number(r.created_at),
 });
 
@@ -162,17 +176,21 @@ export class SqlStore implements Store {
   }
 
   async deleteIdentity(alias: string): Promise<boolean> {
-    return (await this.db.run('DELETE FROM identities WHERE alias = ?', [alias])) > 0;
+    return this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM kba_answers WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
+      return (await tx.run('DELETE FROM identities WHERE alias = ?', [alias])) > 0;
+    });
   }
 
   // API clients
 
   async createClient(client: ApiClient): Promise<void> {
-    await this.db.run('INSERT INTO api_clients (client_id, name, secret_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)', [
+    await this.db.run('INSERT INTO api_clients (client_id, name, secret_hash, scopes, identity_alias, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
       client.clientId,
       client.name,
       client.secretHash,
       client.scopes.join(' '),
+      client.identityAlias,
       client.createdAt,
     ]);
   }
@@ -320,7 +338,80 @@ export class SqlStore implements Store {
   }
 
   async clearFailures(subject: string, method: Method): Promise<void> {
-    await this.db.run('UPDATE lockouts SET failures = 0 WHERE subject = ? AND method = ? AND failures > 0', [subject, method]);
+    await this.db.run('UPDATE lockouts SET failures = 0, locked_until = 0 WHERE subject = ? AND method = ? AND (failures > 0 OR locked_until > 0)', [
+      subject,
+      method,
+    ]);
+  }
+
+  async recordVerification(v: Verification): Promise<void> {
+    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      v.id,
+      v.method,
+      v.subject,
+      v.clientId,
+      v.deliveryType,
+      v.secretHash,
+      v.status,
+      v.error,
+      v.attempts,
+      v.createdAt,
+      v.expiresAt,
+      v.completedAt,
+    ]);
+  }
+
+  async lockedUntil(subject: string, method: Method): Promise<number> {
+    const row = await this.db.get<{ locked_until: number }>('SELECT locked_until FROM lockouts WHERE subject = ? AND method = ?', [subject, method]);
+    return Number(row?.locked_until ?? 0);
+  }
+
+  // security questions
+
+  async putQuestion(question: KbaQuestion): Promise<void> {
+    await this.db.run(
+      'INSERT INTO kba_questions (id, texts, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET texts = excluded.texts',
+      [question.id, JSON.stringify(question.texts), question.createdAt],
+    );
+  }
+
+  async listQuestions(): Promise<KbaQuestion[]> {
+    return (await this.db.all<QuestionRow>('SELECT * FROM kba_questions ORDER BY created_at, id')).map(toQuestion);
+  }
+
+  async removeQuestion(id: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      // Explicit rather than by cascade: SQLite enforces foreign keys only where the connection turned them on.
+      await tx.run('DELETE FROM kba_answers WHERE question_id = ?', [id]);
+      return (await tx.run('DELETE FROM kba_questions WHERE id = ?', [id])) > 0;
+    });
+  }
+
+  async answerCounts(): Promise<Map<string, number>> {
+    const rows = await this.db.all<{ question_id: string; n: number }>('SELECT question_id, COUNT(*) AS n FROM kba_answers GROUP BY question_id');
+    return new Map(rows.map((r) => [r.question_id, Number(r.n)]));
+  }
+
+  async listAnswers(identityId: string): Promise<KbaAnswerRecord[]> {
+    const rows = await this.db.all<{ question_id: string; answer_hash: string }>(
+      'SELECT question_id, answer_hash FROM kba_answers WHERE identity_id = ? ORDER BY question_id',
+      [identityId],
+    );
+    return rows.map((r) => ({ questionId: r.question_id, answerHash: r.answer_hash }));
+  }
+
+  async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.run('DELETE FROM kba_answers WHERE identity_id = ?', [identityId]);
+      for (const answer of answers) {
+        await tx.run('INSERT INTO kba_answers (identity_id, question_id, answer_hash, created_at) VALUES (?, ?, ?, ?)', [
+          identityId,
+          answer.questionId,
+          answer.answerHash,
+          now,
+        ]);
+      }
+    });
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {

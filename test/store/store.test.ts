@@ -154,8 +154,8 @@ describeEachStore('Store contract', (target) => {
   // API clients
 
   it('clients: create, find, list in creation order, delete', async () => {
-    const a: ApiClient = { clientId: 'client-b', name: 'B', secretHash: 'hash-b', scopes: ['token:send', 'token:verify'], createdAt: T0 + 10 };
-    const b: ApiClient = { clientId: 'client-a', name: 'A', secretHash: 'hash-a', scopes: [], createdAt: T0 + 20 };
+    const a: ApiClient = { clientId: 'client-b', name: 'B', secretHash: 'hash-b', scopes: ['token:send', 'token:verify'], identityAlias: 'alice', createdAt: T0 + 10 };
+    const b: ApiClient = { clientId: 'client-a', name: 'A', secretHash: 'hash-a', scopes: [], identityAlias: null, createdAt: T0 + 20 };
     await store.createClient(a);
     await store.createClient(b);
     assert.deepEqual(await store.findClient('client-b'), a);
@@ -399,16 +399,18 @@ describeEachStore('Store contract', (target) => {
     assert.equal((await store.recordFailure('alice', 'token', policy, T0 + 1000)).failures, 2);
   });
 
-  it('clearFailures resets the count but not an active lock', async () => {
+  it('clearFailures resets the count and ends a lock (a success proves the secret), for that method only', async () => {
     await store.recordFailure('alice', 'token', policy, T0);
     await store.recordFailure('alice', 'token', policy, T0 + 1000);
     await store.clearFailures('alice', 'token');
     assert.deepEqual(await store.recordFailure('alice', 'token', policy, T0 + 2000), { failures: 1, lockedUntil: 0 });
 
     await store.lock('bob', 'token', T0 + 50_000);
+    await store.lock('bob', 'kba', T0 + 50_000);
     await store.clearFailures('bob', 'token');
     await store.clearFailures('nobody', 'token');
-    assert.equal((await store.tokenState('bob')).lockedUntil, T0 + 50_000);
+    assert.equal((await store.tokenState('bob')).lockedUntil, 0);
+    assert.equal(await store.lockedUntil('bob', 'kba'), T0 + 50_000);
   });
 
   // rate counters

@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
-import { allows } from '../../auth/scopes.js';
+import { ADMIN_SCOPE, IMPERSONATE_SCOPE, allows } from '../../auth/scopes.js';
 import type { Store } from '../../core/ports.js';
 import { handleError } from '../errors.js';
 
@@ -14,7 +14,12 @@ export interface OAuthRoutesDeps {
   readonly tokens: AccessTokens;
 }
 
-type OAuthError = 'invalid_request' | 'invalid_client' | 'unsupported_grant_type' | 'invalid_scope';
+type OAuthError = 'invalid_request' | 'invalid_client' | 'unauthorized_client' | 'unsupported_grant_type' | 'invalid_scope';
+
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+/** Our subject token type for token exchange: the subject_token is an identity's alias. */
+export const IDENTITY_ALIAS_TOKEN_TYPE = 'urn:mfa-controller:params:oauth:token-type:identity-alias';
 
 function oauthError(reply: FastifyReply, error: OAuthError, description: string): FastifyReply {
   const status = error === 'invalid_client' ? 401 : 400;
@@ -63,7 +68,9 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     const grantType = field(body, 'grant_type');
     if (!grantType) return oauthError(reply, 'invalid_request', 'grant_type is required');
-    if (grantType !== 'client_credentials') return oauthError(reply, 'unsupported_grant_type', `grant_type ${grantType} is not supported`);
+    if (grantType !== 'client_credentials' && grantType !== TOKEN_EXCHANGE_GRANT) {
+      return oauthError(reply, 'unsupported_grant_type', `grant_type ${grantType} is not supported`);
+    }
 
     const basic = basicCredentials(request.headers.authorization);
     if (basic === 'malformed') return oauthError(reply, 'invalid_client', 'malformed Basic credentials');
@@ -77,15 +84,42 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
 
     const requested = field(body, 'scope')?.split(' ').filter(Boolean);
-    const scopes = requested ? [...new Set(requested)] : client.scopes;
+    // An exchanged token carries the client's scopes less the right to exchange (and to administer).
+    const grantable = grantType === TOKEN_EXCHANGE_GRANT ? client.scopes.filter((s) => s !== IMPERSONATE_SCOPE && s !== ADMIN_SCOPE) : client.scopes;
+    const scopes = requested ? [...new Set(requested)] : grantable;
     // A requested scope is within the grant when the client holds it or a scope implying it (sp:scopes:all).
-    const beyond = scopes.filter((s) => !allows(client.scopes, [s]));
+    const beyond = scopes.filter((s) => !allows(grantable, [s]));
     if (beyond.length > 0) return oauthError(reply, 'invalid_scope', `not granted to this client: ${beyond.join(' ')}`);
 
-    const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes);
-    return reply
-      .header('cache-control', 'no-store')
-      .header('pragma', 'no-cache')
-      .send({ access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') });
+    const headers = { 'cache-control': 'no-store', pragma: 'no-cache' };
+    if (grantType === 'client_credentials') {
+      const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identityAlias: client.identityAlias });
+      return reply.headers(headers).send({ access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') });
+    }
+
+    // Token exchange (RFC 8693): a service client holding mfa:impersonate gets a token acting for an identity.
+    if (!client.scopes.includes(IMPERSONATE_SCOPE)) {
+      return oauthError(reply, 'unauthorized_client', `token exchange needs the scope ${IMPERSONATE_SCOPE}`);
+    }
+    const subjectToken = field(body, 'subject_token');
+    const subjectTokenType = field(body, 'subject_token_type');
+    if (!subjectToken || !subjectTokenType) return oauthError(reply, 'invalid_request', 'subject_token and subject_token_type are required');
+    if (subjectTokenType !== IDENTITY_ALIAS_TOKEN_TYPE) {
+      return oauthError(reply, 'invalid_request', `subject_token_type must be ${IDENTITY_ALIAS_TOKEN_TYPE}`);
+    }
+    const requestedType = field(body, 'requested_token_type');
+    if (requestedType !== undefined && requestedType !== ACCESS_TOKEN_TYPE) {
+      return oauthError(reply, 'invalid_request', `requested_token_type must be ${ACCESS_TOKEN_TYPE}`);
+    }
+    const identity = await deps.store.findIdentity(subjectToken);
+    if (!identity || identity.status !== 'active') return oauthError(reply, 'invalid_request', 'the subject_token names no active identity');
+    const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identityAlias: identity.alias, exchanged: true });
+    return reply.headers(headers).send({
+      access_token: token,
+      issued_token_type: ACCESS_TOKEN_TYPE,
+      token_type: 'Bearer',
+      expires_in: expiresIn,
+      scope: scopes.join(' '),
+    });
   });
 };
