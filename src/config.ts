@@ -1,6 +1,7 @@
 // The one place configuration is read: MFA_* environment variables over an optional JSON file
 // (MFA_CONFIG_FILE), each value parsed and checked here so a bad value stops start-up naming the variable.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
 export type Mode = 'development' | 'production';
@@ -30,6 +31,18 @@ export interface Config {
     readonly failureWindowSeconds: number;
     readonly lockoutSeconds: number;
     readonly resendIntervalSeconds: number;
+  };
+  readonly kba: {
+    readonly minAnswers: number;
+    readonly requiredCorrect: number;
+    readonly maxAttempts: number;
+    readonly attemptWindowSeconds: number;
+    readonly lockoutSeconds: number;
+    readonly argon2MemoryKib: number;
+    readonly argon2TimeCost: number;
+    readonly argon2Parallelism: number;
+    readonly maxConcurrentHashes: number;
+    readonly maxQueuedHashes: number;
   };
   readonly rateLimits: {
     readonly sendsPerClient: number;
@@ -239,6 +252,19 @@ export function loadConfig(env: Source = process.env): Config {
       failureWindowSeconds: r.int('MFA_TOKEN_FAILURE_WINDOW_SECONDS', 900, 1, 30 * 24 * 3600),
       lockoutSeconds: r.int('MFA_TOKEN_LOCKOUT_SECONDS', 900, 1, 30 * 24 * 3600),
       resendIntervalSeconds: r.int('MFA_TOKEN_RESEND_INTERVAL_SECONDS', 30, 0, 3600),
+    },
+    kba: {
+      minAnswers: r.int('MFA_KBA_MIN_ANSWERS', 3, 1, 50),
+      requiredCorrect: r.int('MFA_KBA_REQUIRED_CORRECT', 0, 0, 50),
+      maxAttempts: r.int('MFA_KBA_MAX_ATTEMPTS', 5, 1, 1_000_000_000),
+      attemptWindowSeconds: r.int('MFA_KBA_ATTEMPT_WINDOW_SECONDS', 900, 1, 30 * 24 * 3600),
+      lockoutSeconds: r.int('MFA_KBA_LOCKOUT_SECONDS', 900, 1, 30 * 24 * 3600),
+      // OWASP's minimum for argon2id: 19 MiB, 2 passes, 1 lane.
+      argon2MemoryKib: r.int('MFA_KBA_ARGON2_MEMORY_KIB', 19_456, 1024, 4 * 1024 * 1024),
+      argon2TimeCost: r.int('MFA_KBA_ARGON2_TIME_COST', 2, 1, 100),
+      argon2Parallelism: r.int('MFA_KBA_ARGON2_PARALLELISM', 1, 1, 16),
+      maxConcurrentHashes: r.int('MFA_KBA_MAX_CONCURRENT_HASHES', Math.max(1, availableParallelism() - 1), 1, 64),
+      maxQueuedHashes: r.int('MFA_KBA_MAX_QUEUED_HASHES', 64, 0, 100_000),
     },
     rateLimits: {
       sendsPerClient: r.int('MFA_RATE_SENDS_PER_CLIENT', 120, 1, 1_000_000_000),

@@ -12,6 +12,8 @@ import { createSender } from './delivery/index.js';
 import { loadTemplates, renderMessage } from './delivery/templates.js';
 import { buildApp, createLogger } from './http/app.js';
 import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
+import { AnswerHasher } from './services/answer-hasher.js';
+import { KbaService } from './services/kba.js';
 import { TokenService } from './services/token.js';
 import { openStore } from './store/index.js';
 
@@ -102,6 +104,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         renderMessage({ ...input, locale: input.locale ?? config.delivery.defaultLocale, defaultLocale: config.delivery.defaultLocale, templates }),
     });
 
+    const hasher = new AnswerHasher(
+      { memoryKib: config.kba.argon2MemoryKib, timeCost: config.kba.argon2TimeCost, parallelism: config.kba.argon2Parallelism },
+      config.kba.maxConcurrentHashes,
+      config.kba.maxQueuedHashes,
+    );
+    const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale });
+
     const app = await buildApp({
       store,
       clock,
@@ -109,6 +118,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       keys,
       tokens,
       tokenService,
+      kbaService,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       checkReady: async () => {

@@ -5,6 +5,7 @@ import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
+import type { KbaService } from '../services/kba.js';
 import type { TokenService } from '../services/token.js';
 import { errorBody, handleError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
@@ -19,6 +20,7 @@ export interface AppDeps {
   readonly keys: KeyRing;
   readonly tokens: AccessTokens;
   readonly tokenService: TokenService;
+  readonly kbaService: KbaService;
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
   readonly checkReady: () => Promise<void>;
@@ -58,7 +60,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {
-    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService });
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService });
   }
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
   return app;

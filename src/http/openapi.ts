@@ -7,6 +7,9 @@ export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
   ['/mfa/token/send', 'post'],
   ['/mfa/token/authenticate', 'post'],
   ['/mfa/{method}/poll', 'post'],
+  ['/mfa/kba/config', 'get'],
+  ['/mfa/kba/config/answers', 'post'],
+  ['/mfa/kba/authenticate', 'post'],
 ];
 
 type Json = Record<string, unknown>;

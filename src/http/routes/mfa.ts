@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { DeliveryType, Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { pollVerification } from '../../services/poll.js';
+import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
 import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { bearerAuth, principalOf } from '../auth.js';
@@ -13,7 +14,13 @@ export interface MfaRoutesDeps {
   readonly clock: Clock;
   readonly tokens: AccessTokens;
   readonly tokenService: TokenService;
+  readonly kbaService: KbaService;
 }
+
+const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
+
+/** The request id of a KBA check travels in this header: the spec's KbaAuthResponse has no field for it. */
+export const REQUEST_ID_HEADER = 'x-mfa-request-id';
 
 const METHOD_PARAM = {
   type: 'object',
@@ -45,6 +52,48 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
     async (request) => {
       const { token, userAlias, deliveryType } = request.body;
       return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token) };
+    },
+  );
+
+  app.get<{ Querystring: { allLanguages?: 'true' | 'false' } }>(
+    '/mfa/kba/config',
+    {
+      config: { scopes: ['idn:mfa-kba:read'] },
+      schema: {
+        querystring: { type: 'object', properties: { allLanguages: { type: 'string', enum: ['true', 'false'] } } },
+        response: { 200: { type: 'array', items: schemaOf('KbaQuestion') } },
+      },
+    },
+    async (request) => {
+      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
+      return deps.kbaService.questions(identity, request.query.allLanguages === 'true');
+    },
+  );
+
+  app.post<{ Body: KbaAnswerItem[] }>(
+    '/mfa/kba/config/answers',
+    {
+      config: { scopes: ['idn:mfa-kba:authenticate'] },
+      schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
+    },
+    async (request) => {
+      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
+      return deps.kbaService.setAnswers(identity, request.body);
+    },
+  );
+
+  app.post<{ Body: KbaAnswerItem[] }>(
+    '/mfa/kba/authenticate',
+    {
+      config: { scopes: ['idn:mfa-kba:authenticate'] },
+      schema: { body: ANSWERS_BODY, response: { 200: schemaOf('KbaAuthResponse') } },
+    },
+    async (request, reply) => {
+      const principal = principalOf(request);
+      const identity = await deps.kbaService.actingIdentity(principal.identityAlias);
+      const { requestId, ...answer } = await deps.kbaService.authenticate(identity, principal.clientId, request.body);
+      reply.header(REQUEST_ID_HEADER, requestId);
+      return answer;
     },
   );
 

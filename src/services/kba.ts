@@ -1,0 +1,165 @@
+// The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
+// Answers are normalised, then stored and compared only as argon2id hashes.
+import { badRequest, forbidden } from '../core/errors.js';
+import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
+import type { Identity, VerificationStatus } from '../core/model.js';
+import type { Clock, Store } from '../core/ports.js';
+import { generateId, type RandomBytes } from '../core/secrets.js';
+import type { AnswerHasher } from './answer-hasher.js';
+
+export interface KbaAnswerItem {
+  readonly id: string;
+  readonly answer: string;
+}
+
+export interface KbaQuestionView {
+  readonly id: string;
+  readonly text: string;
+  readonly hasAnswer: boolean;
+  readonly numAnswers: number;
+}
+
+export interface KbaAnswerView {
+  readonly id: string;
+  readonly question: string;
+  readonly hasAnswer: boolean;
+}
+
+export interface KbaCheck {
+  readonly requestId: string;
+  readonly kbaAuthResponseItems: Array<{ questionId: string; isVerified: boolean | null }>;
+  readonly status: VerificationStatus;
+}
+
+export interface KbaServiceDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly randomBytes: RandomBytes;
+  readonly hasher: AnswerHasher;
+  readonly policy: KbaPolicy;
+  readonly defaultLocale: string;
+}
+
+export const ERROR_KBA_LOCKED = 'Too many failed security-question checks; try again later.';
+export const ERROR_KBA_NOT_ENROLLED = 'The identity has not answered enough security questions.';
+
+/** How long a finished check can still be polled. */
+const CHECK_RETENTION_MS = 24 * 3600 * 1000;
+
+export class KbaService {
+  constructor(private readonly deps: KbaServiceDeps) {}
+
+  /** The identity a token acts for; a token acting for none, or for a missing or disabled identity, is refused. */
+  async actingIdentity(alias: string | undefined): Promise<Identity> {
+    if (!alias) {
+      throw forbidden('This call acts for an identity: use a personal client, or a token exchanged for an identity.');
+    }
+    const identity = await this.deps.store.findIdentity(alias);
+    if (!identity || identity.status !== 'active') throw forbidden('The identity this token acts for is not active.');
+    return identity;
+  }
+
+  async questions(identity: Identity, allLanguages: boolean): Promise<KbaQuestionView[]> {
+    const [questions, counts] = await Promise.all([this.deps.store.listQuestions(), this.deps.store.answerCounts()]);
+    const locale = identity.attributes['locale'] ?? this.deps.defaultLocale;
+    return questions.map((q) => {
+      const numAnswers = counts.get(q.id) ?? 0;
+      return { id: q.id, text: allLanguages ? allTexts(q) : textFor(q, locale), hasAnswer: numAnswers > 0, numAnswers };
+    });
+  }
+
+  /** Replaces the identity's answers with these, all or nothing; questions left out lose their answer. */
+  async setAnswers(identity: Identity, items: readonly KbaAnswerItem[]): Promise<KbaAnswerView[]> {
+    const { store, policy } = this.deps;
+    const questions = await store.listQuestions();
+    const known = new Set(questions.map((q) => q.id));
+    const problems: string[] = [];
+    const seen = new Set<string>();
+    const normalized = items.map((item, index) => {
+      if (!known.has(item.id)) problems.push(`item ${index} (id "${item.id}"): no such question`);
+      else if (seen.has(item.id)) problems.push(`item ${index} (id "${item.id}"): the question is answered twice`);
+      seen.add(item.id);
+      const answer = normalizeAnswer(item.answer);
+      if (answer === '') problems.push(`item ${index} (id "${item.id}"): the answer is empty`);
+      return { id: item.id, answer };
+    });
+    if (problems.length === 0 && items.length < policy.minAnswers) {
+      problems.push(`at least ${policy.minAnswers} questions must be answered, got ${items.length}`);
+    }
+    if (problems.length > 0) throw badRequest('The answers were not saved.', problems);
+
+    const hashed = await Promise.all(
+      normalized.map(async (item) => ({ questionId: item.id, answerHash: await this.deps.hasher.hash(item.answer) })),
+    );
+    await store.replaceAnswers(identity.id, hashed, this.deps.clock.now());
+    const answered = new Set(hashed.map((h) => h.questionId));
+    return questions.map((q) => ({ id: q.id, question: allTexts(q), hasAnswer: answered.has(q.id) }));
+  }
+
+  /** One check of answers; every check is recorded as a verification that poll reports. */
+  async authenticate(identity: Identity, clientId: string, items: readonly KbaAnswerItem[]): Promise<KbaCheck> {
+    const { store, clock, policy } = this.deps;
+    if (items.length === 0) throw badRequest('No answers were given.');
+    const ids = items.map((i) => i.id);
+    if (new Set(ids).size !== ids.length) throw badRequest('A question is answered twice.');
+    const needed = correctNeeded(policy, items.length);
+    if (items.length < needed) throw badRequest(`At least ${needed} questions must be answered.`);
+
+    const unverified = items.map((i) => ({ questionId: i.id, isVerified: null }));
+    const subject = identity.alias;
+    const answers = await store.listAnswers(identity.id);
+    if (answers.length < policy.minAnswers) {
+      return this.finish(subject, clientId, 'NOT_ENOUGH_DATA', ERROR_KBA_NOT_ENROLLED, unverified);
+    }
+
+    // Every check counts before any answer is compared, so concurrent checks cannot exceed the limit.
+    const now = clock.now();
+    if ((await store.lockedUntil(subject, 'kba')) > now) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
+    const attempt = await store.recordFailure(
+      subject,
+      'kba',
+      { windowMs: policy.attemptWindowSeconds * 1000, maxFailures: policy.maxAttempts, lockoutMs: policy.lockoutSeconds * 1000 },
+      now,
+    );
+    if (attempt.failures > policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
+
+    const stored = new Map(answers.map((a) => [a.questionId, a.answerHash]));
+    const results = await Promise.all(
+      items.map(async (item) => ({ questionId: item.id, isVerified: await this.deps.hasher.verify(stored.get(item.id), normalizeAnswer(item.answer)) })),
+    );
+    const correct = results.filter((r) => r.isVerified).length;
+    const status = decideKba(policy, answers.length, items.length, correct);
+    if (status === 'SUCCESS') {
+      await store.clearFailures(subject, 'kba');
+      return this.finish(subject, clientId, 'SUCCESS', null, results);
+    }
+    if (attempt.failures >= policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, results);
+    return this.finish(subject, clientId, 'FAILED', 'The answers do not match.', results);
+  }
+
+  private async finish(
+    subject: string,
+    clientId: string,
+    status: VerificationStatus,
+    error: string | null,
+    items: KbaCheck['kbaAuthResponseItems'],
+  ): Promise<KbaCheck> {
+    const now = this.deps.clock.now();
+    const requestId = generateId(this.deps.randomBytes);
+    await this.deps.store.recordVerification({
+      id: requestId,
+      method: 'kba',
+      subject,
+      clientId,
+      deliveryType: null,
+      secretHash: null,
+      status,
+      error,
+      attempts: 1,
+      createdAt: now,
+      expiresAt: now + CHECK_RETENTION_MS,
+      completedAt: now,
+    });
+    return { requestId, kbaAuthResponseItems: items, status };
+  }
+}
