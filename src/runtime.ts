@@ -109,6 +109,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       config.kba.maxConcurrentHashes,
       config.kba.maxQueuedHashes,
     );
+    await hasher.warmUp();
     const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale });
 
     const app = await buildApp({

@@ -21,6 +21,11 @@ export class AnswerHasher {
     private readonly maxQueued: number,
   ) {}
 
+  /** Computes the decoy hash now, so the first check of an unknown question costs no more than later ones. */
+  async warmUp(): Promise<void> {
+    await (this.decoy ??= this.hash('\u0000decoy answer\u0000'));
+  }
+
   hash(normalizedAnswer: string): Promise<string> {
     return this.limited(() =>
       argon2.hash(normalizedAnswer, {
@@ -38,7 +43,8 @@ export class AnswerHasher {
    * time taken does not tell the two apart.
    */
   async verify(storedHash: string | undefined, normalizedAnswer: string): Promise<boolean> {
-    const hash = storedHash ?? (await (this.decoy ??= this.hash('\u0000decoy answer\u0000')));
+    if (!this.decoy) await this.warmUp();
+    const hash = storedHash ?? (await this.decoy!);
     const matches = await this.limited(() => argon2.verify(hash, normalizedAnswer));
     return storedHash !== undefined && matches;
   }
