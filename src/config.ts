@@ -19,6 +19,8 @@ export interface Config {
   readonly redisUrl: string | undefined;
   /** Master secret; token HMAC and key-sealing keys are derived from it. Undefined means: use the dev file. */
   readonly secret: Buffer | undefined;
+  /** Earlier master secrets, kept only to open values sealed before a rotation. */
+  readonly previousSecrets: readonly Buffer[];
   readonly logLevel: string;
   readonly bodyLimitBytes: number;
   readonly explicitErrors: boolean;
@@ -157,19 +159,19 @@ function readConfigFile(path: string): Record<string, string> {
   return out;
 }
 
-function parseSecret(text: string | undefined): Buffer | undefined {
+function parseSecret(text: string | undefined, variable = 'MFA_SECRET'): Buffer | undefined {
   if (text === undefined) return undefined;
   let bytes: Buffer;
   if (/^[0-9a-fA-F]+$/.test(text) && (text.length % 2 === 0 || text.length >= 63)) {
     // A hex secret that lost a character when pasted must not quietly become another secret.
-    if (text.length % 2 !== 0) throw new ConfigError('MFA_SECRET', 'hex secret has an odd number of digits');
+    if (text.length % 2 !== 0) throw new ConfigError(variable, 'hex secret has an odd number of digits');
     bytes = Buffer.from(text, 'hex');
   } else if (/^[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9_-]+$/.test(text)) {
     bytes = Buffer.from(text, text.includes('-') || text.includes('_') ? 'base64url' : 'base64');
   } else {
-    throw new ConfigError('MFA_SECRET', 'expected hex or base64');
+    throw new ConfigError(variable, 'expected hex or base64');
   }
-  if (bytes.length < 32) throw new ConfigError('MFA_SECRET', 'must hold at least 32 bytes (64 hex or 44 base64 characters)');
+  if (bytes.length < 32) throw new ConfigError(variable, 'must hold at least 32 bytes (64 hex or 44 base64 characters)');
   return bytes;
 }
 
@@ -190,6 +192,11 @@ export function loadConfig(env: Source = process.env): Config {
   }
   const publicUrl = (r.url('MFA_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/+$/, '');
   const secret = parseSecret(r.raw('MFA_SECRET'));
+  const previousSecrets = (r.raw('MFA_PREVIOUS_SECRETS') ?? '')
+    .split(',')
+    .map((part) => part.trim())
+    .filter(Boolean)
+    .map((part) => parseSecret(part, 'MFA_PREVIOUS_SECRETS')!);
 
   const delivery = {
     email: r.oneOf<EmailTransport>('MFA_EMAIL_TRANSPORT', ['outbox', 'smtp', 'webhook'], r.raw('MFA_SMTP_URL') ? 'smtp' : 'outbox'),
@@ -240,6 +247,7 @@ export function loadConfig(env: Source = process.env): Config {
     databaseUrl,
     redisUrl: r.url('MFA_REDIS_URL', ['redis:', 'rediss:']),
     secret,
+    previousSecrets,
     logLevel: r.oneOf('MFA_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
     bodyLimitBytes: r.int('MFA_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     explicitErrors: r.bool('MFA_EXPLICIT_ERRORS', false),

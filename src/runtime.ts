@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessTokens } from './auth/access-tokens.js';
 import { KeyRing } from './auth/keyring.js';
+import { Sealer } from './auth/seal.js';
 import type { Config } from './config.js';
 import type { Clock, RateCounter, Sender, Store } from './core/ports.js';
 import { deriveKey, type RandomBytes } from './core/secrets.js';
@@ -55,6 +56,14 @@ export function masterSecret(config: Config): Buffer {
   }
 }
 
+/** Seals secrets stored in the database under the current master secret; opens those of earlier ones. */
+export function sealerFor(config: Config): Sealer {
+  return new Sealer(
+    deriveKey(masterSecret(config), 'seal'),
+    config.previousSecrets.map((previous) => deriveKey(previous, 'seal')),
+  );
+}
+
 /** Opens the store and applies migrations; shared by the server and the CLI. */
 export async function openMigratedStore(config: Config, schema?: string): Promise<Store> {
   const store = openStore(config.databaseUrl, schema ? { schema } : {});
@@ -70,7 +79,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
   const store = await openMigratedStore(config, overrides.schema);
   const closers: Array<() => Promise<void>> = [() => store.close()];
   try {
-    const keys = new KeyRing(store, deriveKey(secret, 'signing-key-seal'), clock, randomBytes, config.accessTokenTtlSeconds * 1000);
+    const sealer = sealerFor(config);
+    const keys = new KeyRing(store, sealer, clock, randomBytes, config.accessTokenTtlSeconds * 1000);
     await keys.init();
     const tokens = new AccessTokens(keys, clock, randomBytes, config.publicUrl, config.accessTokenTtlSeconds);
 

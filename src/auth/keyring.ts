@@ -3,7 +3,7 @@
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import type { Clock, SigningKeyRecord, Store } from '../core/ports.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
-import { seal, unseal } from './seal.js';
+import type { Sealer } from './seal.js';
 
 export const SIGNING_ALG = 'EdDSA';
 
@@ -21,7 +21,7 @@ export class KeyRing {
 
   constructor(
     private readonly store: Store,
-    private readonly sealingKey: Buffer,
+    private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly randomBytes: RandomBytes,
     /** How long a retired key still verifies: the longest access token lifetime. */
@@ -45,7 +45,7 @@ export class KeyRing {
       kid,
       alg: SIGNING_ALG,
       publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: SIGNING_ALG, use: 'sig' }),
-      sealedPrivateJwk: seal(this.sealingKey, JSON.stringify(await exportJWK(privateKey))),
+      sealedPrivateJwk: this.sealer.seal(JSON.stringify(await exportJWK(privateKey))),
       createdAt: now,
       retiredAt: null,
     });
@@ -69,7 +69,7 @@ export class KeyRing {
     }
     this.keys = keys;
     if (signing && signing.kid !== this.signing?.kid) {
-      const privateJwk = JSON.parse(unseal(this.sealingKey, signing.sealedPrivateJwk)) as JWK;
+      const privateJwk = JSON.parse(this.sealer.unseal(signing.sealedPrivateJwk)) as JWK;
       this.signing = { kid: signing.kid, privateKey: await importJWK(privateJwk, signing.alg) };
     }
     this.lastReload = now;
