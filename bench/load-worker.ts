@@ -1,4 +1,4 @@
-// The load generator of bench/token.ts, run in a worker thread so that autocannon's client work has its own
+// The load generator of the benchmarks (bench/token.ts, bench/kba.ts), run in a worker thread so that autocannon's client work has its own
 // event loop and does not queue behind the server's callbacks. Every route is driven the same way (same
 // headers, a body built per request by setupRequest), so the bare baseline costs the client what ours does.
 import autocannon from 'autocannon';
@@ -22,6 +22,8 @@ export interface LoadJob {
   readonly body: BodySpec;
   readonly durationSeconds: number;
   readonly connections: number;
+  /** When set, every 2xx response body is checked for this text, and the matches and misses are counted. */
+  readonly expectInBody?: string;
 }
 
 export interface LoadResult {
@@ -37,6 +39,9 @@ export interface LoadResult {
   /** Guesses a `guesses` sequence handed out so far (all jobs on it), and whether it ran out and repeated. */
   readonly guessesIssued?: number;
   readonly guessesRepeated?: boolean;
+  /** With `expectInBody`: 2xx responses whose body holds it, and those whose body does not. */
+  readonly bodyMatched?: number;
+  readonly bodyMismatched?: number;
 }
 
 export type WorkerRequest = { readonly id: number; readonly job: LoadJob };
@@ -112,6 +117,14 @@ async function run(job: LoadJob): Promise<LoadResult> {
   // autocannon's own latency histogram has 1 ms resolution, too coarse for a bare route; this one
   // records microseconds. Like autocannon's, it holds 2xx responses only.
   const latencyUs = createHistogram();
+  const expected = job.expectInBody;
+  const bodies = { matched: 0, mismatched: 0 };
+  // autocannon collects each body anyway; onResponse only hands it over.
+  const onBody = (status: number, body: string): void => {
+    if (expected === undefined || status < 200 || status >= 300) return;
+    if (body.includes(expected)) bodies.matched++;
+    else bodies.mismatched++;
+  };
   const raw = await new Promise<RawResult>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -120,7 +133,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         headers: { 'content-type': 'application/json', ...job.headers },
         connections: job.connections,
         duration: job.durationSeconds,
-        requests: [{ setupRequest: (request) => ({ ...request, body: make() }) }],
+        requests: [{ setupRequest: (request) => ({ ...request, body: make() }), ...(expected === undefined ? {} : { onResponse: onBody }) }],
       },
       (err: unknown, result: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result as RawResult)),
     );
@@ -143,10 +156,11 @@ async function run(job: LoadJob): Promise<LoadResult> {
     timeouts: raw.timeouts,
     statusCodes,
     ...(sequence ? { guessesIssued: sequence.issued, guessesRepeated: sequence.repeated } : {}),
+    ...(expected === undefined ? {} : { bodyMatched: bodies.matched, bodyMismatched: bodies.mismatched }),
   };
 }
 
-if (!parentPort) throw new Error('bench/load-worker.ts runs as a worker thread of bench/token.ts');
+if (!parentPort) throw new Error('bench/load-worker.ts runs as a worker thread of bench/token.ts or bench/kba.ts');
 const port = parentPort;
 port.on('message', (message: WorkerRequest) => {
   run(message.job).then(

@@ -2,25 +2,24 @@
 // SQLite, or PostgreSQL with --database-url) and a bare app both listen in this thread, while autocannon
 // drives them from a worker thread. Figures are ratios to the bare route within the run, not absolutes.
 import Fastify, { type FastifyInstance } from 'fastify';
-import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import pg from 'pg';
-import { createClient } from '../src/auth/clients.js';
-import { ALL_SCOPES } from '../src/auth/scopes.js';
-import { loadConfig } from '../src/config.js';
-import { generateId } from '../src/core/secrets.js';
-import { readOutbox } from '../src/delivery/outbox.js';
-import { createRuntime, type Runtime } from '../src/runtime.js';
-import { isPostgresUrl } from '../src/store/index.js';
-import type { BodySpec, LoadJob, LoadResult, WorkerReply, WorkerRequest } from './load-worker.js';
+import {
+  DELIVERY_TYPE,
+  databaseUrlOption,
+  formatTable as formatCells,
+  LoadGenerator,
+  positive,
+  round2,
+  scratchSpace,
+  sleep,
+  startService,
+  USER_ALIAS,
+} from './common.js';
+import type { BodySpec, LoadJob, LoadResult } from './load-worker.js';
 
 const WARMUP_SECONDS = 2;
-const USER_ALIAS = 'bench.user';
-const DELIVERY_TYPE = 'EMAIL_WORK';
 /** Time for requests still in flight when autocannon stops to reach the database before it is read. */
 const SETTLE_MS = 300;
 
@@ -29,8 +28,6 @@ interface Options {
   readonly connections: number;
   readonly databaseUrl: string | undefined;
 }
-
-type StoreKind = 'sqlite' | 'postgres';
 
 interface RouteResult extends LoadResult {
   readonly route: string;
@@ -48,131 +45,12 @@ function parseOptions(argv: readonly string[]): Options {
     },
     strict: true,
   });
-  const positive = (name: string, text: string): number => {
-    if (!/^\d+$/.test(text) || Number(text) < 1) throw new Error(`--${name} must be a whole number above 0, got "${text}"`);
-    return Number(text);
-  };
-  const databaseUrl = values['database-url'] ?? (process.env['BENCH_DATABASE_URL'] || undefined);
-  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new Error('--database-url must be a postgres:// URL');
+  const databaseUrl = databaseUrlOption(values['database-url']);
   return {
     durationSeconds: positive('duration', values.duration),
     connections: positive('connections', values.connections),
     databaseUrl,
   };
-}
-
-/** The worker thread running autocannon; one job at a time. */
-class LoadGenerator {
-  private readonly worker: Worker;
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
-
-  constructor() {
-    // tsx's --import hooks do not reach worker threads (privatenumber/tsx#354), so the worker registers
-    // tsx itself before importing the TypeScript module.
-    const api = import.meta.resolve('tsx/esm/api');
-    const target = new URL('./load-worker.ts', import.meta.url).href;
-    const boot = `import(${JSON.stringify(api)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
-    this.worker = new Worker(boot, { eval: true });
-    this.worker.on('message', (reply: WorkerReply) => {
-      const waiting = this.pending.get(reply.id);
-      if (!waiting) return;
-      this.pending.delete(reply.id);
-      if ('error' in reply) waiting.reject(new Error(`load worker: ${reply.error}`));
-      else waiting.resolve(reply.result);
-    });
-    this.worker.on('error', (err) => this.failAll(err));
-    this.worker.on('exit', (code) => this.failAll(new Error(`load worker exited with code ${code}`)));
-  }
-
-  private failAll(err: Error): void {
-    for (const waiting of this.pending.values()) waiting.reject(err);
-    this.pending.clear();
-  }
-
-  run(job: LoadJob): Promise<LoadResult> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, job } satisfies WorkerRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
-}
-
-interface Service {
-  readonly runtime: Runtime;
-  readonly baseUrl: string;
-  readonly storeKind: StoreKind;
-  readonly accessToken: string;
-  readonly requestId: string;
-  /** The token that was sent, so the wrong-guess sequence can leave it out. */
-  readonly realToken: string;
-}
-
-async function startService(options: Options, dataDir: string, schema: string | undefined): Promise<Service> {
-  const config = loadConfig({
-    MFA_DATA_DIR: dataDir,
-    MFA_HOST: '127.0.0.1',
-    MFA_PORT: '0',
-    MFA_PUBLIC_URL: 'http://127.0.0.1',
-    MFA_SECRET: randomBytes(32).toString('hex'),
-    MFA_EMAIL_TRANSPORT: 'outbox',
-    MFA_SMS_TRANSPORT: 'outbox',
-    MFA_VOICE_TRANSPORT: 'outbox',
-    // Never a lockout, an expiry or a used-up verification: every wrong guess takes the whole path.
-    MFA_TOKEN_MAX_ATTEMPTS: '1000000000',
-    MFA_TOKEN_MAX_FAILURES_PER_IDENTITY: '1000000000',
-    MFA_TOKEN_TTL_SECONDS: '86400',
-    ...(options.databaseUrl ? { MFA_DATABASE_URL: options.databaseUrl } : {}),
-  });
-  const runtime = await createRuntime(config, { logger: false, ...(schema ? { schema } : {}) });
-  try {
-    const baseUrl = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
-
-    const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, 'bench', [ALL_SCOPES]);
-    const tokenResponse = await fetch(`${baseUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-    });
-    if (tokenResponse.status !== 200) throw new Error(`POST /oauth/token answered ${tokenResponse.status}`);
-    const accessToken = ((await tokenResponse.json()) as { access_token: string }).access_token;
-
-    await runtime.store.upsertIdentities(
-      [{ alias: USER_ALIAS, status: 'active', attributes: { email: 'bench.user@example.com' } }],
-      () => generateId(runtime.randomBytes),
-      runtime.clock.now(),
-    );
-
-    const sent = await postJson(`${baseUrl}/v3/mfa/token/send`, accessToken, { userAlias: USER_ALIAS, deliveryType: DELIVERY_TYPE });
-    const requestId = (sent as { requestId?: unknown; status?: unknown }).requestId;
-    if (typeof requestId !== 'string' || (sent as { status?: unknown }).status !== 'SUCCESS') {
-      throw new Error(`POST /v3/mfa/token/send answered ${JSON.stringify(sent)}`);
-    }
-    const message = (await readOutbox(dataDir)).at(-1);
-    const realToken = message ? /\b(\d{6})\b/.exec(message.body)?.[1] : undefined;
-    if (!realToken) throw new Error('the sent token is not in the outbox');
-
-    const storeKind: StoreKind = options.databaseUrl ? 'postgres' : 'sqlite';
-    return { runtime, baseUrl, storeKind, accessToken, requestId, realToken };
-  } catch (err) {
-    await runtime.close();
-    throw err;
-  }
-}
-
-async function postJson(url: string, accessToken: string, body: unknown): Promise<unknown> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${accessToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (response.status !== 200) throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
-  return response.json();
 }
 
 /** The baseline: Fastify with no plugins and no logger, one route that parses JSON and answers. */
@@ -182,20 +60,6 @@ async function startBare(): Promise<{ app: FastifyInstance; baseUrl: string }> {
   const baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   return { app, baseUrl };
 }
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  try {
-    await admin.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-  } finally {
-    await admin.end();
-  }
-}
-
-const round2 = (value: number): number => Math.round(value * 100) / 100;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 function formatTable(rows: readonly RouteResult[]): string {
   const header = ['route', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'errors'];
@@ -208,24 +72,16 @@ function formatTable(rows: readonly RouteResult[]): string {
     String(r.non2xx),
     String(r.errors + r.timeouts),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const format = (cells: readonly string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [format(header), widths.map((w) => '-'.repeat(w)).join('  '), ...lines.map(format)].join('\n');
+  return formatCells(header, lines);
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   // Other work on the machine moves the figures between routes; the load average says how much there was.
   const loadBefore = loadavg()[0] ?? 0;
-  const dataDir = await mkdtemp(join(tmpdir(), 'mfa-bench-'));
-  const schema = options.databaseUrl ? `bench_${randomBytes(6).toString('hex')}` : undefined;
-  const cleanups: Array<() => Promise<void>> = [() => rm(dataDir, { recursive: true, force: true })];
-  if (options.databaseUrl && schema) {
-    const url = options.databaseUrl;
-    cleanups.unshift(() => dropSchema(url, schema));
-  }
+  const { dataDir, schema, cleanups } = await scratchSpace(options.databaseUrl);
   try {
-    const service = await startService(options, dataDir, schema);
+    const service = await startService(options.databaseUrl, dataDir, schema);
     cleanups.unshift(() => service.runtime.close());
     const bare = await startBare();
     cleanups.unshift(() => bare.app.close());

@@ -15,6 +15,7 @@ import { buildApp, createLogger } from './http/app.js';
 import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
 import { AnswerHasher } from './services/answer-hasher.js';
 import { KbaService } from './services/kba.js';
+import { ProviderConfigs } from './services/provider-configs.js';
 import { TokenService } from './services/token.js';
 import { openStore } from './store/index.js';
 
@@ -130,6 +131,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       tokens,
       tokenService,
       kbaService,
+      providers: { configs: new ProviderConfigs(store, sealer, clock), testers: {} },
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       checkReady: async () => {

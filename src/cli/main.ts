@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The command line: `serve` runs the service; the rest manage clients, identities, keys and the outbox
-// directly on the configured database.
+// The command line: `serve` runs the service; the rest manage clients, identities, security questions,
+// keys and the outbox directly on the configured database.
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -11,23 +11,30 @@ import { ADMIN_SCOPE, KNOWN_SCOPES } from '../auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { ServiceError } from '../core/errors.js';
 import { detectFormat, parseIdentityImport } from '../core/identity-import.js';
+import { validateQuestionInput, withText } from '../core/kba-catalog.js';
 import type { Store } from '../core/ports.js';
-import { deriveKey, generateId } from '../core/secrets.js';
+import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
-import { createRuntime, masterSecret, openMigratedStore } from '../runtime.js';
+import { createRuntime, openMigratedStore, sealerFor } from '../runtime.js';
 
 const USAGE = `usage: mfa-controller <command>
 
   serve                                   run the service (default)
   migrate                                 apply database migrations and exit
-  clients create --name N --scopes S[,S] [--json]
-                                          create an API client; prints its secret once
+  clients create --name N --scopes S[,S] [--identity ALIAS] [--json]
+                                          create an API client; prints its secret once;
+                                          --identity makes a personal client acting for ALIAS
   clients list [--json]
   clients delete CLIENT_ID
   users import FILE                       import identities from JSON or CSV (all or nothing)
   users list [--json]
   users get ALIAS [--json]
   users delete ALIAS
+  questions add --id ID --text TEXT [--locale L]
+                                          add a security question, or set its text for locale L
+                                          (no --locale: the default text)
+  questions list [--json]                 questions, their texts and how many answered each
+  questions remove ID                     remove a question and every answer to it
   keys rotate                             start signing access tokens with a new key
   outbox [--json] [--last N]              show messages written to the local outbox
 
@@ -88,19 +95,34 @@ async function serve(config: Config): Promise<void> {
 }
 
 async function clients(config: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { name: { type: 'string' }, scopes: { type: 'string' }, json: { type: 'boolean' } } });
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { name: { type: 'string' }, scopes: { type: 'string' }, identity: { type: 'string' }, json: { type: 'boolean' } },
+  });
   const [action, id] = positionals;
   await withStore(config, async (store) => {
     if (action === 'create') {
       if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes');
+      if (values.identity === '') throw new UsageError('clients create --identity needs an alias');
       const scopes = values.scopes.split(/[\s,]+/).filter(Boolean);
-      const created = await createClient(store, clock, random, values.name, scopes);
-      if (values.json) print({ clientId: created.clientId, clientSecret: created.clientSecret });
+      const created = await createClient(store, clock, random, values.name, scopes, values.identity ?? null);
+      // The identity is printed only for a personal client, so a service client's output stays as it was.
+      const personal = created.identityAlias === null ? {} : { identityAlias: created.identityAlias };
+      if (values.json) print({ clientId: created.clientId, clientSecret: created.clientSecret, ...personal });
       else print(`client id:     ${created.clientId}\nclient secret: ${created.clientSecret}\n(the secret is shown only now)`);
+      if (created.identityAlias !== null && !values.json) print(`a personal client: its tokens act for identity ${created.identityAlias}`);
       if (scopes.includes(ADMIN_SCOPE) && !values.json) print(`scope ${ADMIN_SCOPE} lets this client manage identities and clients`);
     } else if (action === 'list') {
-      const list = (await store.listClients()).map((c) => ({ clientId: c.clientId, name: c.name, scopes: c.scopes, created: new Date(c.createdAt).toISOString() }));
-      print(values.json ? list : list.map((c) => `${c.clientId}  ${c.name}  ${c.scopes.join(' ')}`).join('\n') || '(no clients)');
+      const list = (await store.listClients()).map((c) => ({
+        clientId: c.clientId,
+        name: c.name,
+        scopes: c.scopes,
+        ...(c.identityAlias === null ? {} : { identityAlias: c.identityAlias }),
+        created: new Date(c.createdAt).toISOString(),
+      }));
+      const line = (c: (typeof list)[number]) => `${c.clientId}  ${c.name}  ${c.scopes.join(' ')}${c.identityAlias === undefined ? '' : `  (for ${c.identityAlias})`}`;
+      print(values.json ? list : list.map(line).join('\n') || '(no clients)');
     } else if (action === 'delete' && id) {
       if (!(await store.deleteClient(id))) throw new UsageError(`no client ${id}`);
       print(`deleted ${id}`);
@@ -146,10 +168,45 @@ async function users(config: Config, args: string[]): Promise<void> {
   });
 }
 
+async function questions(config: Config, args: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { id: { type: 'string' }, text: { type: 'string' }, locale: { type: 'string' }, json: { type: 'boolean' } },
+  });
+  const [action, target] = positionals;
+  await withStore(config, async (store) => {
+    if (action === 'add') {
+      if (values.id === undefined || values.text === undefined) throw new UsageError('questions add needs --id and --text');
+      const checked = validateQuestionInput({ id: values.id, text: values.text, locale: values.locale ?? '' });
+      if (Array.isArray(checked)) throw new UsageError(checked.join('\n'));
+      const existing = (await store.listQuestions()).find((q) => q.id === checked.id);
+      await store.putQuestion(withText(existing, checked.id, checked.locale, checked.text, clock.now()));
+      const which = checked.locale === '' ? 'default text' : `${checked.locale} text`;
+      print(`${existing ? 'updated' : 'added'} question ${checked.id} (${which})`);
+    } else if (action === 'list') {
+      const counts = await store.answerCounts();
+      const list = (await store.listQuestions()).map((q) => ({ id: q.id, texts: q.texts, numAnswers: counts.get(q.id) ?? 0 }));
+      if (values.json) {
+        print(list);
+        return;
+      }
+      const block = (q: (typeof list)[number]) =>
+        [`${q.id}  (${q.numAnswers} answered)`, ...Object.entries(q.texts).map(([locale, text]) => `  ${locale || 'default'}: ${text}`)].join('\n');
+      print(list.map(block).join('\n') || '(no questions)');
+    } else if (action === 'remove' && target) {
+      if (!(await store.removeQuestion(target))) throw new UsageError(`no question ${target}`);
+      print(`removed ${target} and every answer to it`);
+    } else {
+      throw new UsageError('questions: expected add --id ID --text TEXT [--locale L], list or remove ID');
+    }
+  });
+}
+
 async function keys(config: Config, args: string[]): Promise<void> {
   if (args[0] !== 'rotate') throw new UsageError('keys: expected rotate');
   await withStore(config, async (store) => {
-    const ring = new KeyRing(store, deriveKey(masterSecret(config), 'signing-key-seal'), clock, random, config.accessTokenTtlSeconds * 1000);
+    const ring = new KeyRing(store, sealerFor(config), clock, random, config.accessTokenTtlSeconds * 1000);
     print(`signing with new key ${await ring.rotate()}; older keys verify for ${config.accessTokenTtlSeconds} s more`);
   });
 }
@@ -185,6 +242,9 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'users':
         await users(config, rest);
+        return 0;
+      case 'questions':
+        await questions(config, rest);
         return 0;
       case 'keys':
         await keys(config, rest);

@@ -42,6 +42,17 @@ export interface GuessRecord {
   readonly now: number;
 }
 
+/** A provider configuration as stored: secrets sealed, the rest plain. */
+export interface StoredProviderConfig {
+  readonly method: string;
+  readonly enabled: boolean;
+  readonly host: string | null;
+  readonly identityAttribute: string | null;
+  readonly properties: Readonly<Record<string, unknown>>;
+  readonly sealedSecrets: string;
+  readonly updatedAt: number;
+}
+
 export interface FailureCount {
   readonly failures: number;
   readonly lockedUntil: number;
@@ -118,6 +129,14 @@ export interface Store {
   listAnswers(identityId: string): Promise<KbaAnswerRecord[]>;
   /** Replaces all of an identity's answers in one transaction. */
   replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void>;
+
+  // outside providers
+  findProviderConfig(method: string): Promise<StoredProviderConfig | undefined>;
+  putProviderConfig(config: StoredProviderConfig): Promise<void>;
+  deleteProviderConfig(method: string): Promise<boolean>;
+  /** A verification started at a provider, PENDING, with what is needed to ask the provider about it (no secret). */
+  startProviderVerification(v: Verification, providerState: string): Promise<void>;
+  providerState(verificationId: string): Promise<string | undefined>;
 
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;

@@ -35,9 +35,16 @@ const EXTENSIONS: Record<string, Json> = {
     put: { operationId: 'putIdentity', tags: ['Operator'], summary: 'Create or replace one identity', responses: { '200': { description: 'The identity.' } } },
     delete: { operationId: 'deleteIdentity', tags: ['Operator'], summary: 'Remove one identity', responses: { '204': { description: 'Removed.' } } },
   },
+  '/admin/v1/kba/questions': {
+    get: { operationId: 'listKbaQuestions', tags: ['Operator'], summary: 'Security questions, their texts by locale and how many identities answered each', responses: { '200': { description: 'Questions.' } } },
+  },
+  '/admin/v1/kba/questions/{id}': {
+    put: { operationId: 'putKbaQuestion', tags: ['Operator'], summary: 'Create a security question or set one locale\'s text; body {text, locale?}', responses: { '200': { description: 'The question.' }, '400': { description: 'Every problem with the id, text or locale.' } } },
+    delete: { operationId: 'deleteKbaQuestion', tags: ['Operator'], summary: 'Remove a security question and every answer to it', responses: { '204': { description: 'Removed.' }, '404': { description: 'No such question.' } } },
+  },
   '/admin/v1/clients': {
     get: { operationId: 'listClients', tags: ['Operator'], summary: 'API clients', responses: { '200': { description: 'Clients, without secrets.' } } },
-    post: { operationId: 'createClient', tags: ['Operator'], summary: 'Create an API client; the secret is shown once', responses: { '201': { description: 'The client id and secret.' } } },
+    post: { operationId: 'createClient', tags: ['Operator'], summary: 'Create an API client (personal with identityAlias); the secret is shown once', responses: { '201': { description: 'The client id and secret.' } } },
   },
   '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key', responses: { '200': { description: 'The new key id.' } } } },
 };

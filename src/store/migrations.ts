@@ -94,4 +94,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX kba_answers_by_question ON kba_answers (question_id);
     `,
   },
+  {
+    version: 3,
+    name: 'outside providers: configuration with sealed secrets, provider-side verification state',
+    sql: `
+      CREATE TABLE provider_configs (
+        method TEXT PRIMARY KEY,
+        enabled INTEGER NOT NULL,
+        host TEXT,
+        identity_attribute TEXT,
+        properties TEXT NOT NULL,
+        sealed_secrets TEXT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      ALTER TABLE verifications ADD COLUMN provider_state TEXT;
+    `,
+  },
 ];

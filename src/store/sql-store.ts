@@ -9,6 +9,7 @@ import type {
   NewTokenVerification,
   SigningKeyRecord,
   Store,
+  StoredProviderConfig,
   TokenState,
 } from '../core/ports.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
@@ -412,6 +413,67 @@ export class SqlStore implements Store {
         ]);
       }
     });
+  }
+
+  // outside providers
+
+  async findProviderConfig(method: string): Promise<StoredProviderConfig | undefined> {
+    const row = await this.db.get<{
+      method: string;
+      enabled: number;
+      host: string | null;
+      identity_attribute: string | null;
+      properties: string;
+      sealed_secrets: string;
+      updated_at: number;
+    }>('SELECT * FROM provider_configs WHERE method = ?', [method]);
+    return (
+      row && {
+        method: row.method,
+        enabled: Number(row.enabled) === 1,
+        host: row.host,
+        identityAttribute: row.identity_attribute,
+        properties: JSON.parse(row.properties) as Record<string, unknown>,
+        sealedSecrets: row.sealed_secrets,
+        updatedAt: Number(row.updated_at),
+      }
+    );
+  }
+
+  async putProviderConfig(config: StoredProviderConfig): Promise<void> {
+    await this.db.run(
+      `INSERT INTO provider_configs (method, enabled, host, identity_attribute, properties, sealed_secrets, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (method) DO UPDATE SET enabled = excluded.enabled, host = excluded.host, identity_attribute = excluded.identity_attribute,
+         properties = excluded.properties, sealed_secrets = excluded.sealed_secrets, updated_at = excluded.updated_at`,
+      [config.method, config.enabled ? 1 : 0, config.host, config.identityAttribute, JSON.stringify(config.properties), config.sealedSecrets, config.updatedAt],
+    );
+  }
+
+  async deleteProviderConfig(method: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM provider_configs WHERE method = ?', [method])) > 0;
+  }
+
+  async startProviderVerification(v: Verification, providerState: string): Promise<void> {
+    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+      v.id,
+      v.method,
+      v.subject,
+      v.clientId,
+      v.deliveryType,
+      v.secretHash,
+      v.status,
+      v.error,
+      v.attempts,
+      v.createdAt,
+      v.expiresAt,
+      v.completedAt,
+      providerState,
+    ]);
+  }
+
+  async providerState(verificationId: string): Promise<string | undefined> {
+    const row = await this.db.get<{ provider_state: string | null }>('SELECT provider_state FROM verifications WHERE id = ?', [verificationId]);
+    return row?.provider_state ?? undefined;
   }
 
   async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {

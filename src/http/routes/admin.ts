@@ -1,4 +1,5 @@
-// The operator API under /admin/v1 (scope mfa:admin): the identity directory, API clients and signing keys.
+// The operator API under /admin/v1 (scope mfa:admin): the identity directory, security questions, API
+// clients and signing keys.
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { createClient } from '../../auth/clients.js';
@@ -6,7 +7,8 @@ import type { KeyRing } from '../../auth/keyring.js';
 import { ADMIN_SCOPE } from '../../auth/scopes.js';
 import { badRequest, notFound } from '../../core/errors.js';
 import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
-import type { Identity } from '../../core/model.js';
+import { validateQuestionInput, withText } from '../../core/kba-catalog.js';
+import type { ApiClient, Identity, KbaQuestion } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import { bearerAuth } from '../auth.js';
@@ -20,6 +22,17 @@ export interface AdminRoutesDeps {
 }
 
 const IMPORT_LIMIT_BYTES = 20 * 1024 * 1024;
+
+// A personal client shows the identity it acts for; a service client's entry keeps its four fields.
+const clientView = (c: ApiClient) => ({
+  clientId: c.clientId,
+  name: c.name,
+  scopes: c.scopes,
+  ...(c.identityAlias === null ? {} : { identityAlias: c.identityAlias }),
+  created: new Date(c.createdAt).toISOString(),
+});
+
+const questionView = (q: KbaQuestion, counts: ReadonlyMap<string, number>) => ({ id: q.id, texts: q.texts, numAnswers: counts.get(q.id) ?? 0 });
 
 const identityView = (i: Identity) => ({ id: i.id, alias: i.alias, status: i.status, attributes: i.attributes, created: new Date(i.createdAt).toISOString(), modified: new Date(i.updatedAt).toISOString() });
 
@@ -78,23 +91,47 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     });
   });
 
-  app.get('/clients', async () =>
-    (await deps.store.listClients()).map((c) => ({ clientId: c.clientId, name: c.name, scopes: c.scopes, created: new Date(c.createdAt).toISOString() })),
-  );
+  app.get('/kba/questions', async () => {
+    const counts = await deps.store.answerCounts();
+    return (await deps.store.listQuestions()).map((q) => questionView(q, counts));
+  });
 
-  app.post<{ Body: { name: string; scopes: string[] } }>(
+  // Sets one locale's text (no locale: the default text), creating the question if it is new.
+  app.put<{ Params: { id: string }; Body: Record<string, unknown> }>('/kba/questions/:id', async (request) => {
+    const body = request.body && typeof request.body === 'object' && !Array.isArray(request.body) ? request.body : {};
+    const checked = validateQuestionInput({ id: request.params.id, text: body['text'], locale: body['locale'] });
+    if (Array.isArray(checked)) throw badRequest('The question is not valid.', checked);
+    const existing = (await deps.store.listQuestions()).find((q) => q.id === checked.id);
+    const question = withText(existing, checked.id, checked.locale, checked.text, deps.clock.now());
+    await deps.store.putQuestion(question);
+    return questionView(question, await deps.store.answerCounts());
+  });
+
+  app.delete<{ Params: { id: string } }>('/kba/questions/:id', async (request, reply) => {
+    if (!(await deps.store.removeQuestion(request.params.id))) throw notFound(`No question with id ${request.params.id}.`);
+    return reply.code(204).send();
+  });
+
+  app.get('/clients', async () => (await deps.store.listClients()).map(clientView));
+
+  app.post<{ Body: { name: string; scopes: string[]; identityAlias?: string | null } }>(
     '/clients',
     {
       schema: {
         body: {
           type: 'object',
           required: ['name', 'scopes'],
-          properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, scopes: { type: 'array', items: { type: 'string' }, minItems: 1 } },
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 200 },
+            scopes: { type: 'array', items: { type: 'string' }, minItems: 1 },
+            identityAlias: { type: ['string', 'null'], minLength: 1, maxLength: 256 },
+          },
         },
       },
     },
     async (request, reply) => {
-      const created = await createClient(deps.store, deps.clock, deps.randomBytes, request.body.name, request.body.scopes);
+      const { name, scopes, identityAlias = null } = request.body;
+      const created = await createClient(deps.store, deps.clock, deps.randomBytes, name, scopes, identityAlias);
       return reply.code(201).header('cache-control', 'no-store').send(created);
     },
   );

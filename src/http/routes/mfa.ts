@@ -8,6 +8,7 @@ import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { bearerAuth, principalOf } from '../auth.js';
 import { schemaOf } from '../spec.js';
+import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface MfaRoutesDeps {
   readonly store: Store;
@@ -15,6 +16,7 @@ export interface MfaRoutesDeps {
   readonly tokens: AccessTokens;
   readonly tokenService: TokenService;
   readonly kbaService: KbaService;
+  readonly providers: ProviderRoutesDeps;
 }
 
 const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
@@ -30,6 +32,7 @@ const METHOD_PARAM = {
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
+  await app.register(providerRoutes, deps.providers);
 
   app.post<{ Body: { userAlias: string; deliveryType: DeliveryType } }>(
     '/mfa/token/send',

@@ -1,0 +1,100 @@
+// Every call to an outside provider goes through a gateway: a timeout on each try, a bounded retry of
+// what the provider allows to be retried, and a circuit that stops calling a provider that is down.
+// What happened is logged by operation and outcome, never with request or response bodies.
+import { CLOSED, admit, afterFailure, afterSuccess, type CircuitPolicy, type CircuitState } from '../core/circuit.js';
+import type { Clock } from '../core/ports.js';
+
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly details: {
+      /** HTTP status from the provider, when there was an answer. */
+      readonly status?: number;
+      /** Safe to try again (timeouts, 5xx, 429 on an idempotent call). */
+      readonly retryable?: boolean;
+      /** The provider is failing, rather than refusing this request: counts toward opening the circuit. */
+      readonly outage?: boolean;
+      /** The provider asked to wait this long (rate limit). */
+      readonly retryAfterMs?: number;
+      /** A provider error code (Okta's errorCode, Twilio's code, ...). */
+      readonly code?: string;
+    } = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface GatewayLogger {
+  info(details: object, message: string): void;
+  warn(details: object, message: string): void;
+}
+
+export interface GatewayOptions {
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryDelayMs: number;
+  readonly circuit: CircuitPolicy;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
+  timeoutMs: 5000,
+  retries: 2,
+  retryDelayMs: 200,
+  circuit: { failureThreshold: 5, coolDownMs: 30_000 },
+};
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class ProviderGateway {
+  private state: CircuitState = CLOSED;
+
+  constructor(
+    readonly provider: string,
+    private readonly clock: Clock,
+    private readonly options: GatewayOptions = DEFAULT_GATEWAY_OPTIONS,
+    private readonly logger?: GatewayLogger,
+  ) {}
+
+  /**
+   * Runs `work` with an abort signal that fires at the timeout. `idempotent` calls are retried on
+   * retryable errors; others are tried once (a second push would reach the person twice).
+   */
+  async call<T>(operation: string, work: (signal: AbortSignal) => Promise<T>, idempotent: boolean): Promise<T> {
+    const tries = idempotent ? 1 + this.options.retries : 1;
+    let lastError: ProviderError | undefined;
+    for (let attempt = 1; attempt <= tries; attempt++) {
+      const gate = admit(this.state, this.clock.now());
+      this.state = gate.state;
+      if (!gate.allowed) {
+        this.logger?.warn({ provider: this.provider, operation }, 'provider circuit open; call not made');
+        throw new ProviderError(`${this.provider} is unavailable (too many recent failures); try again shortly.`, { outage: true });
+      }
+      const started = this.clock.now();
+      try {
+        const result = await work(AbortSignal.timeout(this.options.timeoutMs));
+        this.state = afterSuccess();
+        this.logger?.info({ provider: this.provider, operation, attempt, durationMs: this.clock.now() - started }, 'provider call');
+        return result;
+      } catch (err) {
+        lastError = asProviderError(err, this.provider);
+        this.state = lastError.details.outage ? afterFailure(this.state, this.options.circuit, this.clock.now()) : afterSuccess();
+        this.logger?.warn(
+          { provider: this.provider, operation, attempt, durationMs: this.clock.now() - started, status: lastError.details.status, code: lastError.details.code, error: lastError.message },
+          'provider call failed',
+        );
+        if (!lastError.details.retryable || attempt === tries) break;
+        await sleep(Math.min(lastError.details.retryAfterMs ?? this.options.retryDelayMs * attempt, 2000));
+      }
+    }
+    throw lastError!;
+  }
+}
+
+function asProviderError(err: unknown, provider: string): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const name = (err as Error)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
+    return new ProviderError(`${provider} did not answer in time`, { retryable: true, outage: true });
+  }
+  return new ProviderError(`${provider} could not be reached`, { retryable: true, outage: true });
+}
