@@ -1,5 +1,5 @@
 // Composition root: turns a Config into running adapters and services, and closes them again.
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +15,10 @@ import { buildApp, createLogger } from './http/app.js';
 import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
 import { AnswerHasher } from './services/answer-hasher.js';
 import { KbaService } from './services/kba.js';
-import { ProviderConfigs } from './services/provider-configs.js';
+import { ProviderConfigs, type ProviderTester } from './services/provider-configs.js';
+import type { ProviderPoller } from './services/poll.js';
+import type { ProviderMethod } from './core/provider-config.js';
+import type { Method } from './core/model.js';
 import { TokenService } from './services/token.js';
 import { openStore } from './store/index.js';
 
@@ -123,6 +126,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     await hasher.warmUp();
     const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale });
 
+    // The outside-provider methods: each adds its tester, its poller (if its verifications are
+    // answered later) and its routes here.
+    const providerConfigs = new ProviderConfigs(store, sealer, clock);
+    const testers: Partial<Record<ProviderMethod, ProviderTester>> = {};
+    const pollers: Partial<Record<Method, ProviderPoller>> = {};
+    const methodRoutes: FastifyPluginAsync[] = [];
+
     const app = await buildApp({
       store,
       clock,
@@ -131,7 +141,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       tokens,
       tokenService,
       kbaService,
-      providers: { configs: new ProviderConfigs(store, sealer, clock), testers: {} },
+      providers: { configs: providerConfigs, testers },
+      pollers,
+      methodRoutes,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       checkReady: async () => {

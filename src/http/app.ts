@@ -9,7 +9,7 @@ import type { KbaService } from '../services/kba.js';
 import type { TokenService } from '../services/token.js';
 import { errorBody, handleError } from './errors.js';
 import { adminRoutes } from './routes/admin.js';
-import { mfaRoutes } from './routes/mfa.js';
+import { mfaRoutes, type MfaRoutesDeps } from './routes/mfa.js';
 import type { ProviderRoutesDeps } from './routes/providers.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
@@ -23,6 +23,8 @@ export interface AppDeps {
   readonly tokenService: TokenService;
   readonly kbaService: KbaService;
   readonly providers: ProviderRoutesDeps;
+  readonly pollers: MfaRoutesDeps['pollers'];
+  readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
   readonly checkReady: () => Promise<void>;
@@ -62,7 +64,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {
-    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers });
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes });
   }
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
   return app;

@@ -1,11 +1,15 @@
 // POST /mfa/{method}/poll: where a verification stands, for the client that started it.
-import type { Method } from '../core/model.js';
+import type { Method, Verification } from '../core/model.js';
 import type { Clock, Store } from '../core/ports.js';
 import { UNKNOWN_REQUEST, statusAt, type StatusView } from '../core/token-rules.js';
+
+/** Asks a provider where a pending verification of its method stands (Okta, RSA), recording the outcome. */
+export type ProviderPoller = (v: Verification) => Promise<StatusView>;
 
 export async function pollVerification(
   store: Store,
   clock: Clock,
+  pollers: Readonly<Partial<Record<Method, ProviderPoller>>>,
   clientId: string,
   method: Method,
   requestId: string,
@@ -13,5 +17,8 @@ export async function pollVerification(
   const v = await store.findVerification(requestId);
   // Unknown, another client's, or another method's: one answer for all three.
   if (!v || v.clientId !== clientId || v.method !== method) return { requestId, ...UNKNOWN_REQUEST };
-  return { requestId, ...statusAt(v, clock.now()) };
+  const local = statusAt(v, clock.now());
+  const poller = pollers[method];
+  if (local.status === 'PENDING' && poller) return { requestId, ...(await poller(v)) };
+  return { requestId, ...local };
 }

@@ -67,8 +67,10 @@ describe('KBA check cost: counted argon2 work', () => {
   let storedShape: string;
 
   before(async () => {
+    // Cheap but unusual parameters (not a round 1024 KiB): a decoy made with anything but the configured
+    // parameters shows up in the digests' shape.
     server = await startServer({
-      env: { MFA_KBA_ARGON2_MEMORY_KIB: '1024', MFA_KBA_ARGON2_TIME_COST: '1', MFA_KBA_MIN_ANSWERS: '2', MFA_KBA_MAX_ATTEMPTS: '1000' },
+      env: { MFA_KBA_ARGON2_MEMORY_KIB: '1100', MFA_KBA_ARGON2_TIME_COST: '1', MFA_KBA_MIN_ANSWERS: '2', MFA_KBA_MAX_ATTEMPTS: '1000' },
     });
     await addQuestions(server);
     tokenA = await enrolledIdentity(server, 'timing.a', ANSWERS_A);
@@ -76,6 +78,7 @@ describe('KBA check cost: counted argon2 work', () => {
     const identity = await server.runtime.store.findIdentity('timing.a');
     const stored = await server.runtime.store.listAnswers(identity!.id);
     storedShape = digestShape(stored[0]!.answerHash);
+    assert.match(storedShape, /^argon2id\$v=19\$m=1100,p=1,t=1\$/);
   });
   after(async () => {
     mock.restoreAll();
@@ -169,25 +172,33 @@ describe('KBA check cost: wall-clock time with the default argon2 parameters', (
     // One of each first, unmeasured: connection set-up and first-use costs.
     await timed(knownWrong);
     await timed(unknownId);
-    const known: number[] = [];
-    const unknown: number[] = [];
-    for (let i = 0; i < 8; i++) {
-      // Alternate which kind goes first, so drift in machine load falls on both alike.
-      if (i % 2 === 0) {
-        known.push(await timed(knownWrong));
-        unknown.push(await timed(unknownId));
-      } else {
-        unknown.push(await timed(unknownId));
-        known.push(await timed(knownWrong));
+    const round = async (): Promise<{ ratio: number; text: string }> => {
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        // Alternate which kind goes first, so drift in machine load falls on both alike.
+        if (i % 2 === 0) {
+          known.push(await timed(knownWrong));
+          unknown.push(await timed(unknownId));
+        } else {
+          unknown.push(await timed(unknownId));
+          known.push(await timed(knownWrong));
+        }
       }
+      const ratio = median(unknown) / median(known);
+      return { ratio, text: `${median(unknown).toFixed(1)} ms with an unknown id vs ${median(known).toFixed(1)} ms (ratio ${ratio.toFixed(2)})` };
+    };
+    // Loose on purpose: on a shared or loaded machine (other test files run alongside) a median of 8 requests still
+    // moves by up to ~30 %, and this part only has to catch a gross difference: a skipped or cheaper decoy
+    // verification halves the time of the unknown-id check (a ratio near 0.5, measured). For the same reason a round
+    // outside the bounds is measured again, up to three rounds: noise rarely repeats, a real difference always does.
+    // Exact equality of the work is asserted by counting, above.
+    const rounds: string[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const { ratio, text } = await round();
+      rounds.push(text);
+      if (ratio >= 0.75 && ratio <= 1.33) return;
     }
-    const ratio = median(unknown) / median(known);
-    // Loose on purpose: a shared CI machine adds noise of tens of percent to single requests, and this part only
-    // has to catch a gross difference (a skipped or cheaper decoy verification halves the time of the unknown-id
-    // check, a ratio near 0.5). Exact equality of the work is asserted by counting, above.
-    assert.ok(
-      ratio >= 0.75 && ratio <= 1.33,
-      `median ${median(unknown).toFixed(1)} ms with an unknown id vs ${median(known).toFixed(1)} ms (ratio ${ratio.toFixed(2)})`,
-    );
+    assert.fail(`the unknown-id check's median time is outside 0.75-1.33 of the known one's in every round: ${rounds.join('; ')}`);
   });
 });

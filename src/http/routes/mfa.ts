@@ -2,7 +2,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DeliveryType, Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
-import { pollVerification } from '../../services/poll.js';
+import { pollVerification, type ProviderPoller } from '../../services/poll.js';
 import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
 import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
@@ -17,6 +17,9 @@ export interface MfaRoutesDeps {
   readonly tokenService: TokenService;
   readonly kbaService: KbaService;
   readonly providers: ProviderRoutesDeps;
+  readonly pollers: Readonly<Partial<Record<Method, ProviderPoller>>>;
+  /** Routes of the provider methods (Duo, Okta, RSA), registered behind the same bearer check. */
+  readonly methodRoutes: readonly FastifyPluginAsync[];
 }
 
 const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
@@ -33,6 +36,7 @@ const METHOD_PARAM = {
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
   await app.register(providerRoutes, deps.providers);
+  for (const routes of deps.methodRoutes) await app.register(routes);
 
   app.post<{ Body: { userAlias: string; deliveryType: DeliveryType } }>(
     '/mfa/token/send',
@@ -106,6 +110,6 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
       config: { scopes: ['idn:mfa:poll'] },
       schema: { params: METHOD_PARAM, body: schemaOf('VerificationPollRequest'), response: { 200: schemaOf('VerificationResponse') } },
     },
-    async (request) => pollVerification(deps.store, deps.clock, principalOf(request).clientId, request.params.method, request.body.requestId),
+    async (request) => pollVerification(deps.store, deps.clock, deps.pollers, principalOf(request).clientId, request.params.method, request.body.requestId),
   );
 };
