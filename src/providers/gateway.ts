@@ -70,8 +70,11 @@ export class ProviderGateway {
         throw new ProviderError(`${this.provider} is unavailable (too many recent failures); try again shortly.`, { outage: true });
       }
       const started = this.clock.now();
+      // A timer of our own (AbortSignal.timeout's does not keep the process alive while it waits).
+      const controller = new AbortController();
+      const timer = setTimeout(() => controller.abort(new DOMException('provider call timed out', 'TimeoutError')), this.options.timeoutMs);
       try {
-        const result = await work(AbortSignal.timeout(this.options.timeoutMs));
+        const result = await work(controller.signal);
         this.state = afterSuccess();
         this.logger?.info({ provider: this.provider, operation, attempt, durationMs: this.clock.now() - started }, 'provider call');
         return result;
@@ -84,6 +87,8 @@ export class ProviderGateway {
         );
         if (!lastError.details.retryable || attempt === tries) break;
         await sleep(Math.min(lastError.details.retryAfterMs ?? this.options.retryDelayMs * attempt, 2000));
+      } finally {
+        clearTimeout(timer);
       }
     }
     throw lastError!;

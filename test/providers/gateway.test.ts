@@ -1,0 +1,60 @@
+// Defends the behaviour of every outside call: a timeout per try, retries only where allowed, and no
+// calls at all while the provider's circuit is open.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ProviderError, ProviderGateway } from '../../src/providers/gateway.js';
+
+const options = { timeoutMs: 50, retries: 2, retryDelayMs: 1, circuit: { failureThreshold: 3, coolDownMs: 60_000 } };
+const clock = { now: () => Date.now() };
+
+describe('provider gateway', () => {
+  it('aborts a call that outlives the timeout', async () => {
+    const gateway = new ProviderGateway('slow', clock, { ...options, retries: 0 });
+    const started = Date.now();
+    await assert.rejects(
+      gateway.call('op', (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason))), true),
+      (err: ProviderError) => err instanceof ProviderError && /did not answer in time/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 1000);
+  });
+
+  it('retries an idempotent call on a retryable error, and never a non-idempotent one', async () => {
+    const gateway = new ProviderGateway('flaky', clock, options);
+    let calls = 0;
+    const flaky = async () => {
+      calls++;
+      if (calls < 3) throw new ProviderError('503', { status: 503, retryable: true, outage: true });
+      return 'ok';
+    };
+    assert.equal(await gateway.call('get', flaky, true), 'ok');
+    assert.equal(calls, 3);
+
+    calls = 0;
+    const push = new ProviderGateway('push', clock, options);
+    await assert.rejects(push.call('push', flaky, false));
+    assert.equal(calls, 1, 'a push is sent once');
+  });
+
+  it('does not retry a refusal (4xx) and does not count it as an outage', async () => {
+    const gateway = new ProviderGateway('strict', clock, options);
+    let calls = 0;
+    const refuse = async () => {
+      calls++;
+      throw new ProviderError('no such user', { status: 404 });
+    };
+    for (let i = 0; i < 5; i++) await assert.rejects(gateway.call('get', refuse, true));
+    assert.equal(calls, 5, 'one call each, and the circuit never opened');
+  });
+
+  it('opens the circuit after repeated outages and makes no further calls', async () => {
+    const gateway = new ProviderGateway('down', clock, { ...options, retries: 0 });
+    let calls = 0;
+    const down = async () => {
+      calls++;
+      throw new ProviderError('503', { status: 503, retryable: true, outage: true });
+    };
+    for (let i = 0; i < 3; i++) await assert.rejects(gateway.call('get', down, true));
+    await assert.rejects(gateway.call('get', down, true), /unavailable/);
+    assert.equal(calls, 3);
+  });
+});
