@@ -81,7 +81,12 @@ interface Row extends LoadResult {
   readonly load: Load;
   readonly path: string;
   readonly connections: number;
-  readonly requestsPerSecondPerCore: number;
+  /**
+   * 2xx answers per second: checks that succeeded, polls answered. `requestsPerSecond` counts every answer,
+   * 429s too, which are cheap and would flatter the figure once the hash queue overflows.
+   */
+  readonly answeredPerSecond: number;
+  readonly answeredPerSecondPerCore: number;
   /** 429 answers: the hash queue was full (designed back-pressure, not an error). */
   readonly rateLimited: number;
   /** Non-2xx answers other than 429. */
@@ -104,8 +109,20 @@ async function enrol(service: Service): Promise<string> {
   return token;
 }
 
-/** One KBA check on its own: throws unless it is SUCCESS with every answer verified; returns its time in ms. */
+/**
+ * One KBA check on its own: throws unless it is SUCCESS with every answer verified; returns its time in ms.
+ * A 429 (the hash queue still full of checks the load left behind) is retried after a pause.
+ */
 async function checkOnce(baseUrl: string, token: string): Promise<number> {
+  for (let tries = 1; ; tries++) {
+    const elapsed = await checkOrBusy(baseUrl, token);
+    if (elapsed !== 'busy') return elapsed;
+    if (tries === 50) throw new Error('a single KBA check answered 429 fifty times in a row');
+    await sleep(100);
+  }
+}
+
+async function checkOrBusy(baseUrl: string, token: string): Promise<number | 'busy'> {
   const started = performance.now();
   const response = await fetch(`${baseUrl}/v3/mfa/kba/authenticate`, {
     method: 'POST',
@@ -113,6 +130,7 @@ async function checkOnce(baseUrl: string, token: string): Promise<number> {
     body: JSON.stringify(ANSWERS.map((q) => ({ id: q.id, answer: q.answer }))),
   });
   const text = await response.text();
+  if (response.status === 429) return 'busy';
   const elapsed = performance.now() - started;
   const body = response.status === 200 ? (JSON.parse(text) as { status?: string; kbaAuthResponseItems?: Array<{ isVerified: boolean | null }> }) : undefined;
   const verified = body?.kbaAuthResponseItems?.filter((i) => i.isVerified === true).length ?? 0;
@@ -126,8 +144,8 @@ function formatRows(rows: readonly Row[]): string {
     r.phase,
     r.load,
     String(r.connections),
-    r.requestsPerSecond.toFixed(r.load === 'kba' ? 1 : 0),
-    r.requestsPerSecondPerCore.toFixed(r.load === 'kba' ? 1 : 0),
+    r.answeredPerSecond.toFixed(r.load === 'kba' ? 1 : 0),
+    r.answeredPerSecondPerCore.toFixed(r.load === 'kba' ? 1 : 0),
     r.p50Ms.toFixed(2),
     r.p99Ms.toFixed(2),
     String(r.rateLimited),
@@ -231,13 +249,15 @@ async function main(): Promise<void> {
         const load = loads[i]!;
         checkResult(`${phase}, ${load}`, load, r);
         const rateLimited = r.statusCodes['429'] ?? 0;
+        const answeredPerSecond = r.completed > 0 ? (r.requestsPerSecond * r.count2xx) / r.completed : 0;
         rows.push({
           phase,
           load,
           path: generators[load].path,
           connections: generators[load].connections,
           ...r,
-          requestsPerSecondPerCore: r.requestsPerSecond / cores,
+          answeredPerSecond,
+          answeredPerSecondPerCore: answeredPerSecond / cores,
           rateLimited,
           otherNon2xx: r.non2xx - rateLimited,
         });
@@ -255,9 +275,9 @@ async function main(): Promise<void> {
       pollP99Factor: pollAlone.p99Ms > 0 ? round2(pollMixed.p99Ms / pollAlone.p99Ms) : 0,
       pollP50AloneMs: round2(pollAlone.p50Ms),
       pollP50BesideKbaMs: round2(pollMixed.p50Ms),
-      pollRequestsPerSecondFactor: pollAlone.requestsPerSecond > 0 ? round2(pollMixed.requestsPerSecond / pollAlone.requestsPerSecond) : 0,
-      kbaRequestsPerSecondAlone: round2(kbaAlone.requestsPerSecond),
-      kbaRequestsPerSecondBesidePoll: round2(kbaMixed.requestsPerSecond),
+      pollRequestsPerSecondFactor: pollAlone.answeredPerSecond > 0 ? round2(pollMixed.answeredPerSecond / pollAlone.answeredPerSecond) : 0,
+      kbaRequestsPerSecondAlone: round2(kbaAlone.answeredPerSecond),
+      kbaRequestsPerSecondBesidePoll: round2(kbaMixed.answeredPerSecond),
     };
 
     const environment = {
@@ -278,6 +298,7 @@ async function main(): Promise<void> {
     };
 
     console.log(formatRows(rows));
+    console.log('req/s counts 2xx answers (successful checks, polls answered); 429s are counted apart, not in req/s');
     console.log('');
     console.log(
       `poll beside KBA: p99 ${comparison.pollP99BesideKbaMs} ms vs ${comparison.pollP99AloneMs} ms alone (x${comparison.pollP99Factor}), ` +

@@ -68,6 +68,14 @@ export interface Config {
     readonly templatesDir: string | undefined;
     readonly defaultLocale: string;
   };
+  /** Okta Verify push (docs/okta.md). */
+  readonly okta: {
+    readonly pushesPerWindow: number;
+    readonly pushWindowSeconds: number;
+    readonly numberMatching: boolean;
+    readonly pollCacheMs: number;
+    readonly timeoutMs: number;
+  };
   readonly shutdownGraceMs: number;
   /** Names of the settings left at a development default, for the start-up warning. */
   readonly devDefaults: readonly string[];
@@ -281,6 +289,13 @@ export function loadConfig(env: Source = process.env): Config {
       sendsPerRecipientWindowSeconds: r.int('MFA_RATE_SENDS_PER_RECIPIENT_WINDOW_SECONDS', 900, 1, 86_400),
     },
     delivery,
+    okta: {
+      pushesPerWindow: r.int('MFA_OKTA_PUSHES_PER_WINDOW', 3, 1, 1_000_000),
+      pushWindowSeconds: r.int('MFA_OKTA_PUSH_WINDOW_SECONDS', 300, 1, 86_400),
+      numberMatching: r.bool('MFA_OKTA_NUMBER_MATCHING', false),
+      pollCacheMs: r.int('MFA_OKTA_POLL_CACHE_MS', 1000, 0, 60_000),
+      timeoutMs: r.int('MFA_OKTA_TIMEOUT_MS', 5000, 100, 60_000),
+    },
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     devDefaults,
   };

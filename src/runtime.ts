@@ -20,6 +20,14 @@ import type { ProviderPoller } from './services/poll.js';
 import type { ProviderMethod } from './core/provider-config.js';
 import type { Method } from './core/model.js';
 import { TokenService } from './services/token.js';
+import { DuoService } from './services/duo.js';
+import { duoRoutes } from './http/routes/duo.js';
+import { DuoAuthApi } from './providers/duo/auth-api.js';
+import { RsaService, rsaGateway } from './services/rsa.js';
+import { rsaRoutes } from './http/routes/rsa.js';
+import { OktaVerifyService } from './services/okta.js';
+import { oktaRoutes } from './http/routes/okta.js';
+import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { openStore } from './store/index.js';
 
 export interface Runtime {
@@ -132,6 +140,38 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const testers: Partial<Record<ProviderMethod, ProviderTester>> = {};
     const pollers: Partial<Record<Method, ProviderPoller>> = {};
     const methodRoutes: FastifyPluginAsync[] = [];
+
+    // RSA SecurID push approval and tokencode (docs/rsa.md).
+    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: rsaGateway(clock, logger.child({ component: 'rsa' })) });
+    testers.rsa = rsa.test;
+    pollers.rsa = rsa.poll;
+    methodRoutes.push(rsaRoutes(rsa));
+
+    // Okta Verify push (docs/okta.md).
+    const okta = new OktaVerifyService({
+      store,
+      clock,
+      randomBytes,
+      configs: providerConfigs,
+      gateway: new ProviderGateway('okta', clock, { ...DEFAULT_GATEWAY_OPTIONS, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
+      settings: config.okta,
+      userAgent: 'mfa-controller/0.1.0 (Okta Verify push)',
+    });
+    testers['okta-verify'] = okta.test;
+    pollers['okta-verify'] = okta.poll;
+    methodRoutes.push(oktaRoutes(okta));
+
+    // Duo Web v2 (docs/duo.md).
+    const duo = new DuoService({
+      store,
+      clock,
+      randomBytes,
+      configs: providerConfigs,
+      authApi: new DuoAuthApi(new ProviderGateway('duo', clock, DEFAULT_GATEWAY_OPTIONS, logger.child({ component: 'duo' })), clock),
+      replayKey: deriveKey(secret, 'duo-replay'),
+    });
+    testers['duo-web'] = duo.test;
+    methodRoutes.push(duoRoutes(duo));
 
     const app = await buildApp({
       store,

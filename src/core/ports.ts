@@ -137,6 +137,8 @@ export interface Store {
   /** A verification started at a provider, PENDING, with what is needed to ask the provider about it (no secret). */
   startProviderVerification(v: Verification, providerState: string): Promise<void>;
   providerState(verificationId: string): Promise<string | undefined>;
+  /** Replaces the provider state of a verification that is still PENDING (RSA's message chain moves on each poll); true if it was. */
+  updateProviderState(verificationId: string, providerState: string): Promise<boolean>;
 
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;

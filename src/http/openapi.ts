@@ -10,11 +10,60 @@ export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
   ['/mfa/kba/config', 'get'],
   ['/mfa/kba/config/answers', 'post'],
   ['/mfa/kba/authenticate', 'post'],
+  ['/mfa/duo-web/verify', 'post'],
+  ['/mfa/duo-web/config', 'get'],
+  ['/mfa/duo-web/config', 'put'],
+  ['/mfa/okta-verify/verify', 'post'],
+  ['/mfa/okta-verify/config', 'get'],
+  ['/mfa/okta-verify/config', 'put'],
+  ['/mfa/{method}/test', 'get'],
+  ['/mfa/{method}/delete', 'delete'],
 ];
 
 type Json = Record<string, unknown>;
 
 const EXTENSIONS: Record<string, Json> = {
+  ...Object.fromEntries(
+    ['/v3', '/beta'].map((prefix) => [
+      `${prefix}/mfa/duo-web/sign-request`,
+      {
+        post: {
+          operationId: prefix === '/v3' ? 'signDuoRequest' : 'signDuoRequestBeta',
+          tags: ['MFA Controller'],
+          summary: 'Duo Web v2 sig_request for an identity\'s Duo prompt (extension; scope idn:mfa:verify; docs/duo.md)',
+          description: 'Body {userId}: the identity alias. Answers {signedRequest, host}: the sig_request for the Duo iframe prompt, signed for the Duo username held in the configured identity attribute, and the Duo API host.',
+          responses: { '200': { description: 'The signed request and the Duo host.' }, '400': { description: 'Duo is not configured or enabled.' }, '404': { description: 'No active identity with a Duo username.' } },
+        },
+      },
+    ]),
+  ),
+  // RSA SecurID (docs/rsa.md): the spec polls rsa but has no call to start it or to configure it.
+  ...Object.fromEntries(
+    ['/v3', '/beta'].flatMap((prefix) => {
+      const id = (name: string) => (prefix === '/v3' ? name : `${name}Beta`);
+      return [
+        [
+          `${prefix}/mfa/rsa/verify`,
+          {
+            post: {
+              operationId: id('sendRsaVerifyRequest'),
+              tags: ['MFA Controller'],
+              summary: 'Start an RSA SecurID verification (extension; scope idn:mfa:verify; docs/rsa.md)',
+              description: 'Body {userId, method: APPROVE | SECURID, tokencode?}. APPROVE sends a push and answers PENDING; poll /mfa/rsa/poll for the outcome. SECURID checks the tokencode at once and answers SUCCESS or FAILED. Answers VerificationResponse.',
+              responses: { '200': { description: 'VerificationResponse.' }, '400': { description: 'The body is not valid.' } },
+            },
+          },
+        ],
+        [
+          `${prefix}/mfa/rsa/config`,
+          {
+            get: { operationId: id('getMFARsaConfig'), tags: ['MFA Configuration'], summary: 'RSA SecurID configuration, client key masked (extension; MfaDuoConfig shape)', responses: { '200': { description: 'The configuration.' } } },
+            put: { operationId: id('setMFARsaConfig'), tags: ['MFA Configuration'], summary: 'Set the RSA SecurID configuration (extension; MfaDuoConfig shape)', responses: { '200': { description: 'The configuration.' }, '400': { description: 'What is missing or wrong.' } } },
+          },
+        ],
+      ];
+    }),
+  ),
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',

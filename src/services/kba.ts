@@ -1,6 +1,6 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
-import { badRequest, forbidden } from '../core/errors.js';
+import { badRequest, forbidden, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import type { Identity, VerificationStatus } from '../core/model.js';
 import type { Clock, Store } from '../core/ports.js';
@@ -107,34 +107,46 @@ export class KbaService {
 
     const unverified = items.map((i) => ({ questionId: i.id, isVerified: null }));
     const subject = identity.alias;
-    const answers = await store.listAnswers(identity.id);
+    const [answers, catalog] = await Promise.all([store.listAnswers(identity.id), store.listQuestions()]);
     if (answers.length < policy.minAnswers) {
       return this.finish(subject, clientId, 'NOT_ENOUGH_DATA', ERROR_KBA_NOT_ENROLLED, unverified);
     }
+    // Every answer costs one argon2 verification, unknown ids included (they meet a decoy), and all checks share the
+    // hasher's bounded queue: without a bound, one request of thousands of ids fills it and every other identity's
+    // check answers 429 (after its attempt was counted). A check can ask at most every question of the (public) catalog.
+    if (items.length > catalog.length) throw badRequest(`At most ${catalog.length} questions can be answered.`);
 
     // Every check counts before any answer is compared, so concurrent checks cannot exceed the limit.
     const now = clock.now();
     if ((await store.lockedUntil(subject, 'kba')) > now) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
-    const attempt = await store.recordFailure(
-      subject,
-      'kba',
-      { windowMs: policy.attemptWindowSeconds * 1000, maxFailures: policy.maxAttempts, lockoutMs: policy.lockoutSeconds * 1000 },
-      now,
-    );
-    if (attempt.failures > policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
+    // The hasher's room for every comparison is claimed before the attempt is counted: a check the instance cannot
+    // take now is answered 429 without using one of the identity's attempts.
+    const room = this.deps.hasher.reserve(items.length);
+    if (!room) throw rateLimited(1);
+    try {
+      const attempt = await store.recordFailure(
+        subject,
+        'kba',
+        { windowMs: policy.attemptWindowSeconds * 1000, maxFailures: policy.maxAttempts, lockoutMs: policy.lockoutSeconds * 1000 },
+        now,
+      );
+      if (attempt.failures > policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
 
-    const stored = new Map(answers.map((a) => [a.questionId, a.answerHash]));
-    const results = await Promise.all(
-      items.map(async (item) => ({ questionId: item.id, isVerified: await this.deps.hasher.verify(stored.get(item.id), normalizeAnswer(item.answer)) })),
-    );
-    const correct = results.filter((r) => r.isVerified).length;
-    const status = decideKba(policy, answers.length, items.length, correct);
-    if (status === 'SUCCESS') {
-      await store.clearFailures(subject, 'kba');
-      return this.finish(subject, clientId, 'SUCCESS', null, results);
+      const stored = new Map(answers.map((a) => [a.questionId, a.answerHash]));
+      const results = await Promise.all(
+        items.map(async (item) => ({ questionId: item.id, isVerified: await room.verify(stored.get(item.id), normalizeAnswer(item.answer)) })),
+      );
+      const correct = results.filter((r) => r.isVerified).length;
+      const status = decideKba(policy, answers.length, items.length, correct);
+      if (status === 'SUCCESS') {
+        await store.clearFailures(subject, 'kba');
+        return this.finish(subject, clientId, 'SUCCESS', null, results);
+      }
+      if (attempt.failures >= policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, results);
+      return this.finish(subject, clientId, 'FAILED', 'The answers do not match.', results);
+    } finally {
+      room.release();
     }
-    if (attempt.failures >= policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, results);
-    return this.finish(subject, clientId, 'FAILED', 'The answers do not match.', results);
   }
 
   private async finish(

@@ -403,6 +403,8 @@ export class SqlStore implements Store {
 
   async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void> {
     await this.db.transaction(async (tx) => {
+      // Lock the identity's row first, so concurrent enrolments replace each other whole instead of merging.
+      await tx.run('UPDATE identities SET updated_at = updated_at WHERE id = ?', [identityId]);
       await tx.run('DELETE FROM kba_answers WHERE identity_id = ?', [identityId]);
       for (const answer of answers) {
         await tx.run('INSERT INTO kba_answers (identity_id, question_id, answer_hash, created_at) VALUES (?, ?, ?, ?)', [
@@ -476,6 +478,10 @@ export class SqlStore implements Store {
     return row?.provider_state ?? undefined;
   }
 
+  async updateProviderState(verificationId: string, providerState: string): Promise<boolean> {
+    return (await this.db.run("UPDATE verifications SET provider_state = ? WHERE id = ? AND status = 'PENDING'", [providerState, verificationId])) > 0;
+  }
+
   async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     const cutoff = now - windowMs;
     const row = await this.db.get<{ count: number; window_started_at: number }>(
@@ -494,15 +500,26 @@ export class SqlStore implements Store {
 async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
   const windowCutoff = now - policy.windowMs;
   const lockUntil = now + policy.lockoutMs;
+  // A new window starts when the old one has passed, or when a lockout has ended: serving a lockout
+  // settles the failures that caused it.
+  const fresh = '(lockouts.window_started_at <= ? OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ?))';
   const row = await db.get<{ failures: number; locked_until: number }>(
     `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
      ON CONFLICT (subject, method) DO UPDATE SET
-       failures = CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END,
-       window_started_at = CASE WHEN lockouts.window_started_at <= ? THEN ? ELSE lockouts.window_started_at END,
-       locked_until = CASE WHEN (CASE WHEN lockouts.window_started_at <= ? THEN 1 ELSE lockouts.failures + 1 END) >= ?
-                            AND lockouts.locked_until < ? THEN ? ELSE lockouts.locked_until END
+       failures = CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END,
+       window_started_at = CASE WHEN ${fresh} THEN ? ELSE lockouts.window_started_at END,
+       locked_until = CASE
+         WHEN (CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END) >= ? AND lockouts.locked_until < ? THEN ?
+         WHEN lockouts.locked_until <= ? THEN 0
+         ELSE lockouts.locked_until END
      RETURNING failures, locked_until`,
-    [subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0, windowCutoff, windowCutoff, now, windowCutoff, policy.maxFailures, lockUntil, lockUntil],
+    [
+      subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0,
+      windowCutoff, now,
+      windowCutoff, now, now,
+      windowCutoff, now, policy.maxFailures, lockUntil, lockUntil,
+      now,
+    ],
   );
   return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
 }

@@ -211,6 +211,33 @@ describeEachDatabase('KBA enrolment', ({ postgres }) => {
     return new Map(questions.map((q) => [q.id, q.numAnswers]));
   }
 
+  // Regression: replaceAnswers once merged concurrent enrolments on PostgreSQL (DELETE then INSERT with no lock on the identity).
+  it(
+    'concurrent re-enrolments leave exactly one of the submitted sets, and none fails',
+    async () => {
+      const identity = await newIdentity();
+      const sets = [
+        ['pet', 'city'],
+        ['street', 'school'],
+        ['pet', 'street'],
+        ['city', 'school'],
+      ];
+      for (let round = 0; round < 8; round++) {
+        const responses = await Promise.all(sets.map((ids) => enrol(identity.token, ids.map((id) => ({ id, answer: `answer ${round}` })))));
+        assert.deepEqual(
+          responses.map((r) => r.status),
+          sets.map(() => 200),
+          `round ${round}: not every enrolment was accepted`,
+        );
+        const stored = [...(await storedHashes(identity.alias)).keys()].sort().join(',');
+        assert.ok(
+          sets.some((ids) => [...ids].sort().join(',') === stored),
+          `round ${round}: the stored answers (${stored}) are none of the submitted sets`,
+        );
+      }
+    },
+  );
+
   it('the database holds no answer in clear: only salted argon2id hashes of the normalised answers', async () => {
     // Distinctive words that appear nowhere else (not in question texts, aliases or e-mail addresses).
     const secrets = {

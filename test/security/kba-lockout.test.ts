@@ -2,18 +2,21 @@
 // MFA_KBA_MAX_ATTEMPTS checks per window are ever compared, then the identity is locked out (even the right
 // answers are refused, and nothing about them is revealed); every check is reported by poll to its own client only.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, before, it, mock } from 'node:test';
 import { createClient } from '../../src/auth/clients.js';
+import type { Store } from '../../src/core/ports.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const MAX_ATTEMPTS = 3;
-const LOCKOUT_SECONDS = 900;
+const WINDOW_SECONDS = 900;
+// Longer than the window, so the lockout itself (not the end of the failure window) must keep the identity out.
+const LOCKOUT_SECONDS = 1800;
 const FAST_KBA = {
   MFA_KBA_ARGON2_MEMORY_KIB: '1024',
   MFA_KBA_ARGON2_TIME_COST: '1',
   MFA_KBA_MIN_ANSWERS: '2',
   MFA_KBA_MAX_ATTEMPTS: String(MAX_ATTEMPTS),
-  MFA_KBA_ATTEMPT_WINDOW_SECONDS: '900',
+  MFA_KBA_ATTEMPT_WINDOW_SECONDS: String(WINDOW_SECONDS),
   MFA_KBA_LOCKOUT_SECONDS: String(LOCKOUT_SECONDS),
 };
 
@@ -33,12 +36,42 @@ const WRONG: Answers = [
   { id: 'city', answer: 'Porto' },
 ];
 
+/**
+ * Forces the worst interleaving of concurrent checks: each check reads the lockout state, then waits there until
+ * `count` checks have read it, so every one has passed the "locked?" test before any failure is counted. Returns the
+ * number of checks that were held, and undoes the hold.
+ */
+function holdAtLockoutRead(stores: readonly Store[], count: number): () => number {
+  let arrived = 0;
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  // Never hang a run: if fewer checks arrive, the hold ends anyway (and the count returned shows it).
+  const timer = setTimeout(release, 5000);
+  const mocks = stores.map((store) => {
+    const read = store.lockedUntil.bind(store);
+    return mock.method(store, 'lockedUntil', async (subject: string, method: 'kba') => {
+      const lockedUntil = await read(subject, method);
+      if (++arrived >= count) release();
+      await gate;
+      return lockedUntil;
+    });
+  });
+  let undone = false;
+  return () => {
+    if (!undone) {
+      undone = true;
+      clearTimeout(timer);
+      for (const m of mocks) m.mock.restore();
+    }
+    return arrived;
+  };
+}
+
 const evaluated = (r: CheckResponse): boolean => r.body.kbaAuthResponseItems.every((i) => i.isVerified !== null);
 const unevaluated = (r: CheckResponse): boolean => r.body.kbaAuthResponseItems.every((i) => i.isVerified === null);
 
 describeEachDatabase('KBA lockout', ({ postgres }) => {
   let server: TestServer;
-  let otherClientToken: string;
   let clockOffsetMs = 0;
   const clock = { now: () => Date.now() + clockOffsetMs };
   let identityCounter = 0;
@@ -49,7 +82,6 @@ describeEachDatabase('KBA lockout', ({ postgres }) => {
     await server.runtime.store.putQuestion({ id: 'pet', texts: { '': 'First pet?' }, createdAt: now });
     await server.runtime.store.putQuestion({ id: 'city', texts: { '': 'City of birth?' }, createdAt: now + 1 });
     await server.runtime.store.putQuestion({ id: 'street', texts: { '': 'Street you grew up on?' }, createdAt: now + 2 });
-    otherClientToken = await server.accessToken(['sp:scopes:all']);
   });
   after(() => server.close());
 
@@ -85,6 +117,8 @@ describeEachDatabase('KBA lockout', ({ postgres }) => {
 
   /** Every check is a verification that poll reports with the check's status, to its own client only. */
   async function assertPolls(token: string, checks: readonly CheckResponse[], on: TestServer = server): Promise<void> {
+    // Another client of the same tenant, with every scope (issued now: the tests move the clock forward).
+    const otherClientToken = await server.accessToken(['sp:scopes:all']);
     for (const c of checks) {
       const polled = await postJson(on, '/v3/mfa/kba/poll', token, { requestId: c.requestId });
       assert.equal(polled.status, 200);
@@ -134,7 +168,9 @@ describeEachDatabase('KBA lockout', ({ postgres }) => {
 
   it('30 concurrent wrong checks: exactly MAX_ATTEMPTS are compared, the rest are LOCKOUT', async () => {
     const { token } = await enrolledIdentity();
-    const checks = await Promise.all(Array.from({ length: 30 }, () => check(token, WRONG)));
+    const undo = holdAtLockoutRead([server.runtime.store], 30);
+    const checks = await Promise.all(Array.from({ length: 30 }, () => check(token, WRONG))).finally(undo);
+    assert.equal(undo(), 30, 'the checks were not all held at the lockout read');
     const compared = checks.filter(evaluated);
     assert.equal(compared.length, MAX_ATTEMPTS);
     assert.deepEqual(compared.map((c) => c.body.status).sort(), ['FAILED', 'FAILED', 'LOCKOUT']);
@@ -171,7 +207,9 @@ describeEachDatabase('KBA lockout', ({ postgres }) => {
     const second = await startServer({ shareWith: server, env: FAST_KBA, clock });
     try {
       const { token } = await enrolledIdentity();
-      const checks = await Promise.all(Array.from({ length: 30 }, (_, i) => check(token, WRONG, i % 2 ? second : server)));
+      const undo = holdAtLockoutRead([server.runtime.store, second.runtime.store], 30);
+      const checks = await Promise.all(Array.from({ length: 30 }, (_, i) => check(token, WRONG, i % 2 ? second : server))).finally(undo);
+      assert.equal(undo(), 30, 'the checks were not all held at the lockout read');
       const compared = checks.filter(evaluated);
       assert.equal(compared.length, MAX_ATTEMPTS);
       assert.deepEqual(compared.map((c) => c.body.status).sort(), ['FAILED', 'FAILED', 'LOCKOUT']);
@@ -241,15 +279,65 @@ describeEachDatabase('KBA lockout', ({ postgres }) => {
     assert.deepEqual(statuses, ['FAILED', 'FAILED', 'LOCKOUT']);
   });
 
-  it('the lockout ends after MFA_KBA_LOCKOUT_SECONDS, and the right answers succeed again', async () => {
+  it('the lockout lasts MFA_KBA_LOCKOUT_SECONDS, past the end of the failure window, then the right answers succeed', async () => {
     const { token } = await enrolledIdentity();
     for (let i = 0; i < MAX_ATTEMPTS; i++) await check(token, WRONG);
     assert.equal((await check(token, RIGHT)).body.status, 'LOCKOUT');
-    clockOffsetMs += (LOCKOUT_SECONDS - 5) * 1000;
+    // The failure window is over, the lockout is not.
+    clockOffsetMs += (WINDOW_SECONDS + 5) * 1000;
+    const inWindowGap = await check(token, RIGHT);
+    assert.equal(inWindowGap.body.status, 'LOCKOUT', 'the lockout ended with the failure window');
+    assert.ok(unevaluated(inWindowGap));
+    clockOffsetMs += (LOCKOUT_SECONDS - WINDOW_SECONDS - 15) * 1000;
     assert.equal((await check(token, RIGHT)).body.status, 'LOCKOUT', 'the lockout ended early');
-    clockOffsetMs += 10 * 1000;
+    clockOffsetMs += 15 * 1000;
     const after = await check(token, RIGHT);
     assert.equal(after.body.status, 'SUCCESS');
-    await assertPolls(token, [after]);
+    await assertPolls(token, [inWindowGap, after]);
   });
+
+  it('failures count within MFA_KBA_ATTEMPT_WINDOW_SECONDS only: older ones are forgotten', async () => {
+    const { token } = await enrolledIdentity();
+    const statuses: string[] = [];
+    for (let i = 0; i < MAX_ATTEMPTS - 1; i++) statuses.push((await check(token, WRONG)).body.status);
+    clockOffsetMs += (WINDOW_SECONDS + 1) * 1000;
+    for (let i = 0; i < MAX_ATTEMPTS; i++) statuses.push((await check(token, WRONG)).body.status);
+    assert.deepEqual(statuses, ['FAILED', 'FAILED', 'FAILED', 'FAILED', 'LOCKOUT']);
+  });
+
+  // Regression: failures from before an expired lockout used to keep counting while the window lasted.
+  it(
+    'a lockout shorter than the failure window ends after MFA_KBA_LOCKOUT_SECONDS',
+    async () => {
+      const shortLockoutSeconds = 60;
+      const shortLockout = await startServer({
+        postgres,
+        clock,
+        env: { ...FAST_KBA, MFA_KBA_LOCKOUT_SECONDS: String(shortLockoutSeconds), MFA_KBA_ATTEMPT_WINDOW_SECONDS: String(WINDOW_SECONDS) },
+      });
+      try {
+        const now = Date.now();
+        await shortLockout.runtime.store.putQuestion({ id: 'pet', texts: { '': 'First pet?' }, createdAt: now });
+        await shortLockout.runtime.store.putQuestion({ id: 'city', texts: { '': 'City of birth?' }, createdAt: now + 1 });
+        await shortLockout.addIdentity('short.lockout', { email: 'short.lockout@example.com' });
+        const { runtime } = shortLockout;
+        const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, 'app', ['sp:scopes:all'], 'short.lockout');
+        const issued = await fetch(`${shortLockout.baseUrl}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
+        });
+        const token = ((await issued.json()) as { access_token: string }).access_token;
+        assert.equal((await postJson(shortLockout, '/v3/mfa/kba/config/answers', token, RIGHT)).status, 200);
+        const statuses: string[] = [];
+        for (let i = 0; i < MAX_ATTEMPTS; i++) statuses.push((await postJson(shortLockout, '/v3/mfa/kba/authenticate', token, WRONG)).body.status);
+        assert.deepEqual(statuses, ['FAILED', 'FAILED', 'LOCKOUT']);
+        clockOffsetMs += (shortLockoutSeconds + 1) * 1000;
+        const after = await postJson(shortLockout, '/v3/mfa/kba/authenticate', token, RIGHT);
+        assert.equal(after.body.status, 'SUCCESS', 'still locked out after MFA_KBA_LOCKOUT_SECONDS');
+      } finally {
+        await shortLockout.close();
+      }
+    },
+  );
 });

@@ -1,0 +1,143 @@
+// A small typed client of the RSA SecurID Authentication API (NOTES §3: POST /authn/initialize, verify,
+// cancel), on global fetch. Every request carries the `client-key` header and a fresh random messageId;
+// each verify answers RSA's previous message (inResponseTo). initialize and verify start or advance an
+// attempt at RSA, so the gateway tries them once: a second try could send a second push.
+import type { RsaAuthnResponse } from '../../core/rsa.js';
+import type { RandomBytes } from '../../core/secrets.js';
+import { ProviderError, type ProviderGateway } from '../gateway.js';
+
+/** The API base URL: a full URL is kept; a bare host becomes https://host/mfa/v1_1 (RSA's path). */
+export function rsaBaseUrl(host: string): string {
+  if (/^https?:\/\//i.test(host)) return host.replace(/\/+$/, '');
+  return `https://${host}/mfa/v1_1`;
+}
+
+export interface RsaCollectedInput {
+  readonly name: string;
+  readonly value: string;
+  readonly dataType?: 'STRING' | 'INT32' | 'INT64' | 'BOOLEAN' | 'BINARY' | 'ISOTIME';
+}
+
+export interface RsaCredential {
+  readonly methodId: string;
+  readonly referenceId?: string;
+  readonly versionId?: string;
+  readonly collectedInputs: readonly RsaCollectedInput[];
+}
+
+export interface RsaInitializeOptions {
+  readonly subjectName: string;
+  readonly assurancePolicyId?: string;
+  /** How long RSA keeps the attempt open, in seconds. */
+  readonly authnAttemptTimeoutSeconds?: number;
+  readonly lang?: string;
+}
+
+export interface RsaClientOptions {
+  /** The API base URL (or bare host). */
+  readonly host: string;
+  /** The Authentication API key, sent as `client-key`. */
+  readonly clientKey: string;
+  /** The application name (CAS) or authentication agent name (AM). */
+  readonly clientId: string;
+}
+
+export class RsaClient {
+  private readonly baseUrl: string;
+
+  constructor(
+    private readonly options: RsaClientOptions,
+    private readonly gateway: ProviderGateway,
+    private readonly randomBytes: RandomBytes,
+  ) {
+    this.baseUrl = rsaBaseUrl(options.host);
+  }
+
+  /** Starts an attempt for a subject. Never retried. */
+  initialize(init: RsaInitializeOptions): Promise<RsaAuthnResponse> {
+    const messageId = this.newMessageId();
+    const body = {
+      clientId: this.options.clientId,
+      subjectName: init.subjectName,
+      context: { messageId },
+      ...(init.assurancePolicyId ? { assurancePolicyId: init.assurancePolicyId } : {}),
+      ...(init.authnAttemptTimeoutSeconds !== undefined ? { authnAttemptTimeout: init.authnAttemptTimeoutSeconds } : {}),
+      ...(init.lang ? { lang: init.lang } : {}),
+    };
+    return this.gateway.call('initialize', (signal) => this.post('/authn/initialize', body, messageId, signal), false);
+  }
+
+  /**
+   * Sends credentials in an attempt. `inResponseTo` is the messageId of RSA's previous answer in this
+   * attempt. Never retried.
+   */
+  verify(authnAttemptId: string, inResponseTo: string, credentials: readonly RsaCredential[]): Promise<RsaAuthnResponse> {
+    const messageId = this.newMessageId();
+    const body = { context: { authnAttemptId, messageId, inResponseTo }, subjectCredentials: credentials };
+    return this.gateway.call('verify', (signal) => this.post('/authn/verify', body, messageId, signal), false);
+  }
+
+  /** Ends an attempt at RSA (best effort: a test probe, an abandoned push). */
+  cancel(authnAttemptId: string, reason: 'USER_ACTION' | 'TIME_OUT' = 'USER_ACTION'): Promise<RsaAuthnResponse> {
+    return this.gateway.call('cancel', (signal) => this.post('/authn/cancel', { authnAttemptId, reason, removeAttemptId: true }, undefined, signal), false);
+  }
+
+  private newMessageId(): string {
+    return this.randomBytes(16).toString('hex');
+  }
+
+  private async post(path: string, body: unknown, messageId: string | undefined, signal: AbortSignal): Promise<RsaAuthnResponse> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method: 'POST',
+      signal,
+      headers: { accept: 'application/json', 'content-type': 'application/json', 'client-key': this.options.clientKey },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    if (!response.ok) throw errorFrom(response);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      throw new ProviderError(`RSA SecurID answered ${response.status} with a body that is not JSON`, { status: response.status, outage: true });
+    }
+    if (!isAuthnResponse(parsed)) {
+      throw new ProviderError('RSA SecurID answered with something that is not an AuthNResponse', { status: response.status, outage: true });
+    }
+    // An answer to another message would mean a mixed-up exchange: do not act on it.
+    const inResponseTo = parsed.context.inResponseTo;
+    if (messageId !== undefined && inResponseTo !== undefined && inResponseTo !== messageId) {
+      throw new ProviderError('RSA SecurID answered a different message', { status: response.status, code: 'MESSAGE_MISMATCH' });
+    }
+    return parsed;
+  }
+}
+
+function isAuthnResponse(value: unknown): value is RsaAuthnResponse {
+  if (typeof value !== 'object' || value === null) return false;
+  const record = value as Record<string, unknown>;
+  if (typeof record['attemptResponseCode'] !== 'string') return false;
+  const context = record['context'];
+  if (context === undefined) {
+    (record as { context: object }).context = {};
+    return true;
+  }
+  return typeof context === 'object' && context !== null;
+}
+
+function errorFrom(response: Response): ProviderError {
+  const status = response.status;
+  if (status === 401 || status === 403) {
+    return new ProviderError(`RSA SecurID refused the client key (HTTP ${status}); check accessKey and the API URL`, { status, code: 'UNAUTHORIZED' });
+  }
+  if (status === 429) {
+    const seconds = Number(response.headers.get('retry-after'));
+    return new ProviderError('RSA SecurID is rate limiting this service (HTTP 429)', {
+      status,
+      ...(Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: seconds * 1000 } : {}),
+    });
+  }
+  if (status >= 500) return new ProviderError(`RSA SecurID failed (HTTP ${status})`, { status, outage: true });
+  if (status === 404) return new ProviderError('RSA SecurID answered 404; check that host is the API base URL (…/mfa/v1_1)', { status });
+  return new ProviderError(`RSA SecurID refused the request (HTTP ${status})`, { status });
+}

@@ -1,0 +1,69 @@
+// Defends the pure decisions of the Okta Verify method: only an active Okta Verify push enrolment is
+// challenged, every transaction result has one meaning, and only a real IP address is forwarded.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  DEFAULT_PUSH_TTL_MS,
+  decodePushState,
+  encodePushState,
+  forwardedAddress,
+  pickPushFactor,
+  pushCounterKey,
+  pushExpiresAt,
+  resultStatus,
+} from '../../src/core/okta-verify.js';
+import { oktaBaseUrl } from '../../src/providers/okta/client.js';
+
+describe('Okta Verify rules', () => {
+  it('picks the active OKTA push factor and nothing else', () => {
+    const factors = [
+      { id: 'sms', factorType: 'sms', provider: 'OKTA', status: 'ACTIVE' },
+      { id: 'pending', factorType: 'push', provider: 'OKTA', status: 'PENDING_ACTIVATION' },
+      { id: 'other', factorType: 'push', provider: 'CUSTOM', status: 'ACTIVE' },
+      { id: 'opf1', factorType: 'push', provider: 'OKTA', status: 'ACTIVE' },
+    ];
+    assert.equal(pickPushFactor(factors)?.id, 'opf1');
+    assert.equal(pickPushFactor(factors.slice(0, 3)), undefined);
+  });
+
+  it('maps every factorResult', () => {
+    assert.deepEqual(resultStatus('WAITING'), { status: 'PENDING', error: null, final: false });
+    assert.deepEqual(resultStatus('SUCCESS'), { status: 'SUCCESS', error: null, final: true });
+    for (const result of ['REJECTED', 'TIMEOUT', 'PASSCODE_REPLAYED', 'CANCELLED', 'ERROR', 'FAILED', 'TIME_WINDOW_EXCEEDED', 'CHALLENGE', 'SOMETHING_NEW']) {
+      const view = resultStatus(result);
+      assert.equal(view.status, 'FAILED', result);
+      assert.equal(view.final, true);
+      assert.ok(view.error);
+    }
+    assert.match(resultStatus('TIME_WINDOW_EXCEEDED').error!, /TIME_WINDOW_EXCEEDED/);
+  });
+
+  it('accepts one IPv4 or IPv6 address in slpt-forwarding', () => {
+    assert.equal(forwardedAddress(' 203.0.113.7 '), '203.0.113.7');
+    assert.equal(forwardedAddress('2001:db8::1'), '2001:db8::1');
+    for (const bad of [undefined, '', 'example.com', '203.0.113.7, 10.0.0.1', '999.1.1.1']) assert.equal(forwardedAddress(bad), undefined, String(bad));
+  });
+
+  it("expires a push at Okta's expiresAt when believable, else after the default", () => {
+    const now = Date.parse('2025-01-01T00:00:00Z');
+    assert.equal(pushExpiresAt('2025-01-01T00:04:00.000Z', now), now + 240_000);
+    assert.equal(pushExpiresAt(undefined, now), now + DEFAULT_PUSH_TTL_MS);
+    assert.equal(pushExpiresAt('garbage', now), now + DEFAULT_PUSH_TTL_MS);
+    assert.equal(pushExpiresAt('2024-12-31T00:00:00Z', now), now + DEFAULT_PUSH_TTL_MS);
+    assert.equal(pushExpiresAt('2030-01-01T00:00:00Z', now), now + DEFAULT_PUSH_TTL_MS);
+  });
+
+  it('round-trips the provider state and refuses a damaged one', () => {
+    const state = { oktaUserId: '00u1', factorId: 'opf1', transactionId: 'v2mst.1' };
+    assert.deepEqual(decodePushState(encodePushState(state)), state);
+    assert.equal(decodePushState('{"oktaUserId":1}'), undefined);
+    assert.equal(decodePushState('not json'), undefined);
+    assert.equal(decodePushState(undefined), undefined);
+  });
+
+  it('counts pushes per login without case, and builds the org URL', () => {
+    assert.equal(pushCounterKey(' Ana@Example.com'), pushCounterKey('ana@example.com'));
+    assert.equal(oktaBaseUrl('example.okta.com'), 'https://example.okta.com');
+    assert.equal(oktaBaseUrl('http://127.0.0.1:9999/'), 'http://127.0.0.1:9999');
+  });
+});
