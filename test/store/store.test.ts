@@ -413,6 +413,79 @@ describeEachStore('Store contract', (target) => {
     assert.equal(await store.lockedUntil('bob', 'kba'), T0 + 50_000);
   });
 
+  // security questions and answers
+
+  it('questions: put creates or replaces texts, list in creation order, remove takes the answers with it', async () => {
+    await store.putQuestion({ id: 'pet', texts: { '': 'Pet?' }, createdAt: T0 });
+    await store.putQuestion({ id: 'city', texts: { '': 'City?' }, createdAt: T0 + 1 });
+    await store.putQuestion({ id: 'pet', texts: { '': 'Pet?', fr: 'Animal ?' }, createdAt: T0 + 5 });
+    assert.deepEqual(await store.listQuestions(), [
+      { id: 'pet', texts: { '': 'Pet?', fr: 'Animal ?' }, createdAt: T0 },
+      { id: 'city', texts: { '': 'City?' }, createdAt: T0 + 1 },
+    ]);
+    await store.upsertIdentities([identity('alice'), identity('bob')], counter('id'), T0);
+    const alice = (await store.findIdentity('alice'))!;
+    const bob = (await store.findIdentity('bob'))!;
+    await store.replaceAnswers(alice.id, [{ questionId: 'pet', answerHash: 'h1' }, { questionId: 'city', answerHash: 'h2' }], T0);
+    await store.replaceAnswers(bob.id, [{ questionId: 'pet', answerHash: 'h3' }], T0);
+    assert.deepEqual(Object.fromEntries(await store.answerCounts()), { pet: 2, city: 1 });
+    assert.equal(await store.removeQuestion('pet'), true);
+    assert.equal(await store.removeQuestion('pet'), false);
+    assert.deepEqual(await store.listAnswers(alice.id), [{ questionId: 'city', answerHash: 'h2' }]);
+    assert.deepEqual(await store.listAnswers(bob.id), []);
+  });
+
+  it('replaceAnswers replaces the whole set; deleting the identity removes its answers', async () => {
+    await store.putQuestion({ id: 'a', texts: { '': 'A?' }, createdAt: T0 });
+    await store.putQuestion({ id: 'b', texts: { '': 'B?' }, createdAt: T0 });
+    await store.upsertIdentities([identity('carol')], counter('id'), T0);
+    const carol = (await store.findIdentity('carol'))!;
+    await store.replaceAnswers(carol.id, [{ questionId: 'a', answerHash: 'x' }], T0);
+    await store.replaceAnswers(carol.id, [{ questionId: 'b', answerHash: 'y' }], T0 + 1);
+    assert.deepEqual(await store.listAnswers(carol.id), [{ questionId: 'b', answerHash: 'y' }]);
+    await store.deleteIdentity('carol');
+    assert.deepEqual(Object.fromEntries(await store.answerCounts()), {});
+  });
+
+  // outside providers
+
+  it('provider configs: put, find, replace, delete', async () => {
+    const config = { method: 'duo-web', enabled: true, host: 'h', identityAttribute: 'email', properties: { ikey: 'I' }, sealedSecrets: 's1.x', updatedAt: T0 };
+    assert.equal(await store.findProviderConfig('duo-web'), undefined);
+    await store.putProviderConfig(config);
+    assert.deepEqual(await store.findProviderConfig('duo-web'), config);
+    await store.putProviderConfig({ ...config, enabled: false, updatedAt: T0 + 1 });
+    assert.equal((await store.findProviderConfig('duo-web'))?.enabled, false);
+    assert.equal(await store.deleteProviderConfig('duo-web'), true);
+    assert.equal(await store.deleteProviderConfig('duo-web'), false);
+  });
+
+  it('provider verifications keep their state while pending, and only then', async () => {
+    const v = {
+      id: 'rsa-1', method: 'rsa' as const, subject: 'alice', clientId: 'c', deliveryType: null, secretHash: null,
+      status: 'PENDING' as const, error: null, attempts: 0, createdAt: T0, expiresAt: T0 + TTL_MS, completedAt: null,
+    };
+    await store.startProviderVerification(v, '{"attempt":1}');
+    assert.equal(await store.providerState('rsa-1'), '{"attempt":1}');
+    assert.equal(await store.updateProviderState('rsa-1', '{"attempt":2}'), true);
+    assert.equal(await store.providerState('rsa-1'), '{"attempt":2}');
+    await store.completeVerification('rsa-1', 'SUCCESS', null, T0 + 1);
+    assert.equal(await store.updateProviderState('rsa-1', '{"attempt":3}'), false);
+    assert.equal(await store.providerState('no-such'), undefined);
+  });
+
+  it('recordVerification keeps a finished check for poll; lockedUntil reads one method', async () => {
+    const v = {
+      id: 'kba-1', method: 'kba' as const, subject: 'alice', clientId: 'c', deliveryType: null, secretHash: null,
+      status: 'FAILED' as const, error: 'no', attempts: 1, createdAt: T0, expiresAt: T0 + 1000, completedAt: T0,
+    };
+    await store.recordVerification(v);
+    assert.deepEqual(await store.findVerification('kba-1'), v);
+    await store.lock('alice', 'kba', T0 + 500);
+    assert.equal(await store.lockedUntil('alice', 'kba'), T0 + 500);
+    assert.equal(await store.lockedUntil('alice', 'token'), 0);
+  });
+
   // rate counters
 
   it('hitCounter counts per key and fixed window, with the window end as resetAt', async () => {
