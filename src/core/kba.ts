@@ -25,9 +25,9 @@ export function normalizeAnswer(answer: string): string {
 export function textFor(question: KbaQuestion, locale: string | undefined): string {
   const texts = question.texts;
   if (locale) {
-    const exact = Object.keys(texts).find((l) => l.toLowerCase() === locale.toLowerCase());
+    const exact = Object.keys(texts).find((l) => l.toLowerCase() === locale.replace('_', '-').toLowerCase());
     if (exact !== undefined) return texts[exact]!;
-    const language = locale.split('-')[0]!.toLowerCase();
+    const language = locale.split(/[-_]/)[0]!.toLowerCase();
     const byLanguage = Object.keys(texts).find((l) => l.toLowerCase() === language);
     if (byLanguage !== undefined) return texts[byLanguage]!;
   }

@@ -20,7 +20,7 @@ export interface HashReservation {
 
 export class AnswerHasher {
   private running = 0;
-  /** Slots claimed by reserve() and not yet entered. */
+  /** Slots claimed by reserve() whose comparison has not been asked for yet. */
   private reserved = 0;
   private readonly waiting: Array<() => void> = [];
   private decoy: Promise<string> | undefined;
