@@ -346,7 +346,11 @@ export class SqlStore implements Store {
   }
 
   async recordVerification(v: Verification): Promise<void> {
-    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    await this.insertVerification(v, null);
+  }
+
+  private async insertVerification(v: Verification, providerState: string | null): Promise<void> {
+    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
       v.id,
       v.method,
       v.subject,
@@ -359,6 +363,7 @@ export class SqlStore implements Store {
       v.createdAt,
       v.expiresAt,
       v.completedAt,
+      providerState,
     ]);
   }
 
@@ -455,22 +460,8 @@ export class SqlStore implements Store {
     return (await this.db.run('DELETE FROM provider_configs WHERE method = ?', [method])) > 0;
   }
 
-  async startProviderVerification(v: Verification, providerState: string): Promise<void> {
-    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-      v.id,
-      v.method,
-      v.subject,
-      v.clientId,
-      v.deliveryType,
-      v.secretHash,
-      v.status,
-      v.error,
-      v.attempts,
-      v.createdAt,
-      v.expiresAt,
-      v.completedAt,
-      providerState,
-    ]);
+  startProviderVerification(v: Verification, providerState: string): Promise<void> {
+    return this.insertVerification(v, providerState);
   }
 
   async providerState(verificationId: string): Promise<string | undefined> {
