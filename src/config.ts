@@ -76,7 +76,20 @@ export interface Config {
     readonly pollCacheMs: number;
     readonly timeoutMs: number;
   };
+  /** The events webhook: every audit event POSTed, signed (docs/operations.md, "Events webhook"). Undefined: off. */
+  readonly events: EventsSettings | undefined;
+  /** GET /metrics (docs/operations.md, "Metrics"). */
+  readonly metrics: { readonly enabled: boolean; readonly processMetrics: boolean };
   readonly shutdownGraceMs: number;
+  /** Pruning of what no answer depends on any more (docs/operations.md, "Retention"). */
+  readonly retention: {
+    /** 0 turns pruning off. */
+    readonly pruneIntervalSeconds: number;
+    /** Days a verification is kept after it expired, so polls of it answer as before. */
+    readonly verificationDays: number;
+    /** Days audit events are kept; 0 keeps them forever. */
+    readonly auditDays: number;
+  };
   /** Names of the settings left at a development default, for the start-up warning. */
   readonly devDefaults: readonly string[];
 }
@@ -296,13 +309,40 @@ export function loadConfig(env: Source = process.env): Config {
       pollCacheMs: r.int('MFA_OKTA_POLL_CACHE_MS', 1000, 0, 60_000),
       timeoutMs: r.int('MFA_OKTA_TIMEOUT_MS', 5000, 100, 60_000),
     },
+    events: eventsSettings(r),
+    metrics: { enabled: r.bool('MFA_METRICS_ENABLED', true), processMetrics: r.bool('MFA_METRICS_PROCESS', true) },
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    retention: {
+      pruneIntervalSeconds: r.int('MFA_PRUNE_INTERVAL_SECONDS', 300, 0, 86_400),
+      verificationDays: r.int('MFA_VERIFICATION_RETENTION_DAYS', 7, 0, 3650),
+      auditDays: r.int('MFA_AUDIT_RETENTION_DAYS', 365, 0, 36_500),
+    },
     devDefaults,
   };
   // Checked last, when every setting has been asked for: a misspelt name in the file is an error, not ignored.
   const unknown = Object.keys(file).filter((key) => !r.asked.has(key));
   if (unknown.length > 0) throw new ConfigError('MFA_CONFIG_FILE', `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
   return deepFreeze(config);
+}
+
+export interface EventsSettings {
+  readonly url: string;
+  readonly secret: string;
+  readonly maxTries: number;
+  readonly retryBaseMs: number;
+  readonly timeoutMs: number;
+}
+
+/** The events webhook needs its URL and its secret together, or neither. */
+function eventsSettings(r: Reader): EventsSettings | undefined {
+  const url = r.url('MFA_EVENTS_WEBHOOK_URL', ['http:', 'https:']);
+  const secret = r.raw('MFA_EVENTS_WEBHOOK_SECRET');
+  const maxTries = r.int('MFA_EVENTS_WEBHOOK_MAX_TRIES', 5, 1, 20);
+  const retryBaseMs = r.int('MFA_EVENTS_WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000);
+  const timeoutMs = r.int('MFA_EVENTS_WEBHOOK_TIMEOUT_MS', 5000, 100, 120_000);
+  if (url && !secret) throw new ConfigError('MFA_EVENTS_WEBHOOK_SECRET', 'is required when MFA_EVENTS_WEBHOOK_URL is set');
+  if (secret && !url) throw new ConfigError('MFA_EVENTS_WEBHOOK_URL', 'is required when MFA_EVENTS_WEBHOOK_SECRET is set');
+  return url && secret ? { url, secret, maxTries, retryBaseMs, timeoutMs } : undefined;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -29,6 +29,10 @@ import { OktaVerifyService } from './services/okta.js';
 import { oktaRoutes } from './http/routes/okta.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { openStore } from './store/index.js';
+import { AuditTrail, type AuditListener } from './services/audit.js';
+import { EventsWebhook } from './delivery/events.js';
+import { Metrics } from './http/metrics.js';
+import { Pruner } from './services/retention.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -107,13 +111,43 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     }
     closers.unshift(() => counter.close());
 
+    // Retention (docs/operations.md, "Retention"): pruning on a schedule, stopped before the store closes.
+    const longestFailureWindowSeconds = Math.max(config.token.failureWindowSeconds, config.kba.attemptWindowSeconds);
+    const pruner = new Pruner(store, clock, { ...config.retention, longestFailureWindowSeconds }, logger.child({ component: 'retention' }));
+    pruner.start();
+    closers.unshift(() => pruner.stop());
+
     const sender = overrides.sender ?? createSender(config.delivery, config.dataDir, logger.child({ component: 'delivery' }));
     if (!overrides.sender) closers.unshift(async () => sender.close?.());
     const templates = config.delivery.templatesDir ? await loadTemplates(config.delivery.templatesDir) : undefined;
 
+    // Audit trail, metrics and the events webhook (docs/operations.md): every decision is one row,
+    // then counted and queued for the webhook; the gateways and the sender report to the metrics.
+    const metrics = config.metrics.enabled ? new Metrics({ processMetrics: config.metrics.processMetrics }) : undefined;
+    const events = config.events
+      ? new EventsWebhook(config.events, logger.child({ component: 'events' }), metrics?.onEventDelivery)
+      : undefined;
+    if (events) closers.unshift(() => events.close());
+    const auditListeners: AuditListener[] = [];
+    if (metrics) auditListeners.push(metrics.onDecision);
+    if (events) auditListeners.push(events.enqueue);
+    const audit = new AuditTrail({
+      store,
+      clock,
+      randomBytes,
+      listeners: auditListeners,
+      onListenerError: (err) => logger.warn({ error: (err as Error).message }, 'audit listener failed'),
+      onWriteError: (err) => {
+        metrics?.onAuditWriteFailure();
+        logger.error({ error: (err as Error).message }, 'audit event not written; the request fails');
+      },
+    });
+    const gatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...(metrics ? { observer: metrics.onProviderCall } : {}) };
+
     const tokenService = new TokenService({
       store,
-      sender,
+      sender: metrics ? metrics.countDeliveries(sender) : sender,
+      audit,
       counter,
       clock,
       randomBytes,
@@ -132,7 +166,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       config.kba.maxQueuedHashes,
     );
     await hasher.warmUp();
-    const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale });
+    const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale, audit });
 
     // The outside-provider methods: each adds its tester, its poller (if its verifications are
     // answered later) and its routes here.
@@ -142,7 +176,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const methodRoutes: FastifyPluginAsync[] = [];
 
     // RSA SecurID push approval and tokencode (docs/rsa.md).
-    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: rsaGateway(clock, logger.child({ component: 'rsa' })) });
+    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: rsaGateway(clock, logger.child({ component: 'rsa' }), gatewayOptions), audit });
     testers.rsa = rsa.test;
     pollers.rsa = rsa.poll;
     methodRoutes.push(rsaRoutes(rsa));
@@ -153,9 +187,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       clock,
       randomBytes,
       configs: providerConfigs,
-      gateway: new ProviderGateway('okta', clock, { ...DEFAULT_GATEWAY_OPTIONS, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
+      gateway: new ProviderGateway('okta', clock, { ...gatewayOptions, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
       settings: config.okta,
       userAgent: 'mfa-controller/0.1.0 (Okta Verify push)',
+      audit,
     });
     testers['okta-verify'] = okta.test;
     pollers['okta-verify'] = okta.poll;
@@ -167,8 +202,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       clock,
       randomBytes,
       configs: providerConfigs,
-      authApi: new DuoAuthApi(new ProviderGateway('duo', clock, DEFAULT_GATEWAY_OPTIONS, logger.child({ component: 'duo' })), clock),
+      authApi: new DuoAuthApi(new ProviderGateway('duo', clock, gatewayOptions, logger.child({ component: 'duo' })), clock),
       replayKey: deriveKey(secret, 'duo-replay'),
+      audit,
     });
     testers['duo-web'] = duo.test;
     methodRoutes.push(duoRoutes(duo));
@@ -190,6 +226,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         await Promise.all([store.ping(), checkRedis()]);
       },
       logger,
+      ...(metrics ? { metrics } : {}),
     });
     closers.unshift(() => app.close());
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The command line: `serve` runs the service; the rest manage clients, identities, security questions,
 // keys and the outbox directly on the configured database.
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseArgs } from 'node:util';
@@ -15,11 +16,13 @@ import { validateQuestionInput, withText } from '../core/kba-catalog.js';
 import type { Store } from '../core/ports.js';
 import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
+import { parseWorkers, runPrimary } from './cluster.js';
 import { createRuntime, openMigratedStore, sealerFor } from '../runtime.js';
 
 const USAGE = `usage: mfa-controller <command>
 
-  serve                                   run the service (default)
+  serve [--workers N]                     run the service (default); --workers N runs N worker
+                                          processes sharing the port (docs/operations.md)
   migrate                                 apply database migrations and exit
   clients create --name N --scopes S[,S] [--identity ALIAS] [--json]
                                           create an API client; prints its secret once;
@@ -57,14 +60,34 @@ async function withStore<T>(config: Config, work: (store: Store) => Promise<T>):
 
 const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
 
-async function serve(config: Config): Promise<void> {
+async function serve(config: Config, args: string[] = []): Promise<void> {
+  const { values } = parseArgs({ args, options: { workers: { type: 'string' } } });
+  let workers: number | undefined;
+  try {
+    workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  // A cluster worker runs the ordinary server below; the primary only forks and supervises.
+  if (workers !== undefined && cluster.isPrimary) {
+    printDevDefaults(config);
+    return runPrimary(config, workers);
+  }
+  if (cluster.isPrimary) printDevDefaults(config);
+  const runtime = await createRuntime(config);
+  await listenAndDrain(config, runtime);
+}
+
+function printDevDefaults(config: Config): void {
   if (config.devDefaults.length > 0) {
     const bar = '!'.repeat(78);
     process.stderr.write(`${bar}\n!! mfa-controller is running with development defaults:\n`);
     for (const item of config.devDefaults) process.stderr.write(`!!   - ${item}\n`);
     process.stderr.write(`!! Do not use this setup for real people. See docs/configuration.md.\n${bar}\n`);
   }
-  const runtime = await createRuntime(config);
+}
+
+async function listenAndDrain(config: Config, runtime: Awaited<ReturnType<typeof createRuntime>>): Promise<void> {
   // Responses not yet sent when a stop begins must close their connection: server.close() reaps only
   // connections idle at that moment, so a keep-alive client whose request was in flight would hold
   // app.close() open until the grace period ran out and the process exited 1.
@@ -232,7 +255,7 @@ export async function main(argv: string[]): Promise<number> {
     const config = loadConfig();
     switch (command) {
       case 'serve':
-        await serve(config);
+        await serve(config, rest);
         return -1;
       case 'migrate':
         await withStore(config, async () => print('migrations applied'));

@@ -1,4 +1,5 @@
 // The seams the core defines and the adapters implement: storage, delivery, rate counting.
+import type { AuditEvent, AuditQuery, Decision } from './audit.js';
 import type { ApiClient, Channel, DeliveryType, Identity, IdentityStatus, KbaAnswerRecord, KbaQuestion, Method, Verification, VerificationStatus } from './model.js';
 
 export interface IdentityInput {
@@ -62,6 +63,29 @@ export interface FailurePolicy {
   readonly windowMs: number;
   readonly maxFailures: number;
   readonly lockoutMs: number;
+}
+
+/** What a prune run deletes; every limit is an instant in ms, so the store never reads the clock. */
+export interface RetentionPolicy {
+  /** Verifications that expired before this (with their provider state), and token_subjects rows left pointing at none. */
+  readonly verificationsExpiredBefore: number;
+  /** Lockout rows whose failure window began before this and whose lock (if any) ended by `now`. */
+  readonly lockoutWindowsStartedBefore: number;
+  /** Rate counters whose window began before this. */
+  readonly countersStartedBefore: number;
+  /** Audit events recorded before this; null keeps them all. */
+  readonly auditEventsBefore: number | null;
+  readonly now: number;
+  /** Rows per statement, so no statement holds its locks for long. */
+  readonly batchSize: number;
+}
+
+export interface PruneResult {
+  readonly verifications: number;
+  readonly tokenSubjects: number;
+  readonly lockouts: number;
+  readonly counters: number;
+  readonly auditEvents: number;
 }
 
 export interface Store {
@@ -142,6 +166,27 @@ export interface Store {
 
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+
+  // retention (docs/operations.md, "Retention")
+  /**
+   * Deletes what no answer depends on any more, in batches of `policy.batchSize` rows per statement.
+   * Undefined when another process is pruning the same database at this moment (PostgreSQL advisory lock).
+   */
+  prune(policy: RetentionPolicy): Promise<PruneResult | undefined>;
+
+  // audit trail (append-only: a row is never changed; only retention deletes old ones)
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** Events matching every given filter, ordered by id (newest first unless `order` is 'oldest'). */
+  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+/**
+ * Where the services report each verification decision (docs/operations.md, "Audit log"). Awaited at
+ * the decision point: when it rejects, the request fails (the service fails closed rather than decide
+ * without a record).
+ */
+export interface AuditSink {
+  record(decision: Decision): Promise<void>;
 }
 
 export interface RateCounter {

@@ -7,7 +7,8 @@ import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 import type { KbaService } from '../services/kba.js';
 import type { TokenService } from '../services/token.js';
-import { errorBody, handleError } from './errors.js';
+import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
+import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
 import { mfaRoutes, type MfaRoutesDeps } from './routes/mfa.js';
 import type { ProviderRoutesDeps } from './routes/providers.js';
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly bodyLimitBytes: number;
   readonly checkReady: () => Promise<void>;
   readonly logger: Logger;
+  /** Counts requests and serves GET /metrics (docs/operations.md, "Metrics"); absent when metrics are off. */
+  readonly metrics?: Metrics;
 }
 
 /** Log fields that may carry secrets. Bodies are never logged; headers are, less these. */
@@ -54,6 +57,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onConstructorPoisoning: 'remove',
     routerOptions: { maxParamLength: 200 },
     requestTimeout: 30_000,
+    // Deliberate HTTP limits (docs/fuzzing.md): Node's 16 KiB header limit written down, so a
+    // --max-http-header-size flag cannot raise it; headers must arrive within 10 s (slow-loris), checked
+    // every 5 s (Node's default check runs every 30 s).
+    http: { maxHeaderSize: 16 * 1024, headersTimeout: 10_000, connectionsCheckingInterval: 5_000 },
+    // Router and HTTP parser refusals answer the spec's ErrorResponseDto too, not Fastify's own body.
+    frameworkErrors: handleFrameworkError,
+    clientErrorHandler: handleClientError,
     genReqId: () => crypto.randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
@@ -61,6 +71,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `No route for ${request.method} ${request.url.split('?')[0]}.`)));
 
+  // Before every route, so the request hooks count them all.
+  deps.metrics?.instrument(app);
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {

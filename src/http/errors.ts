@@ -2,7 +2,10 @@
 // Unexpected errors answer a generic 500 with a tracking id; their detail goes to the log only.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { ServiceError } from '../core/errors.js';
+import { isBackendUnavailable } from './backend-faults.js';
 
 export interface ErrorMessage {
   readonly locale: string;
@@ -23,9 +26,12 @@ const DETAIL_CODES: Readonly<Record<number, string>> = {
   404: '404 Not found',
   405: '405 Method Not Allowed',
   406: '406 Not Acceptable',
+  408: '408 Request Timeout',
   409: '409 Conflict',
   413: '413 Payload Too Large',
+  414: '414 URI Too Long',
   415: '415 Unsupported Media Type',
+  431: '431 Request Header Fields Too Large',
   500: '500.0 Internal Fault',
   503: '503 Service Unavailable',
 };
@@ -79,7 +85,39 @@ export function handleError(error: FastifyError | ServiceError | Error, request:
     return reply.code(code).send(errorBody(code, fastifyError.message));
   }
   const trackingId = newTrackingId();
+  if (isBackendUnavailable(error)) {
+    // PostgreSQL or Redis away (or SQLite's lock wait ran out): the caller may retry; not our bug.
+    request.log.warn({ err: error, trackingId }, 'backing service unavailable');
+    return reply.code(503).send(errorBody(503, 'The service is unavailable; try again shortly.', [], trackingId));
+  }
   request.log.error({ err: error, trackingId }, 'unexpected error');
   if (status === 503) return reply.code(503).send(errorBody(503, 'The service is unavailable; try again shortly.', [], trackingId));
   return reply.code(500).send(errorBody(500, 'An internal fault occurred.', [], trackingId));
+}
+
+/**
+ * Refusals by Fastify's router (a path that is not valid percent-encoding, a path parameter longer than
+ * maxParamLength) skip the error handler; without this they answer Fastify's own body, not the spec's.
+ * The path is not echoed: it may be long and it is the attacker's text.
+ */
+export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.code(414).send(errorBody(414, 'A path segment is too long.'));
+  if (error.code === 'FST_ERR_BAD_URL') return reply.code(400).send(errorBody(400, 'The request path is not valid percent-encoding.'));
+  return handleError(error, request, reply);
+}
+
+/**
+ * Requests Node's HTTP parser refuses before any route sees them (malformed framing, headers over the
+ * size limit, a request slower than the timeouts): the spec's ErrorResponseDto written to the socket,
+ * where Fastify's default would write its own {error, message, statusCode}.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const text = status === 408 ? 'The request did not arrive in time.' : status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP.';
+  const body = JSON.stringify(errorBody(status, text));
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy(error);
 }

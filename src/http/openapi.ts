@@ -96,6 +96,15 @@ const EXTENSIONS: Record<string, Json> = {
     post: { operationId: 'createClient', tags: ['Operator'], summary: 'Create an API client (personal with identityAlias); the secret is shown once', responses: { '201': { description: 'The client id and secret.' } } },
   },
   '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key', responses: { '200': { description: 'The new key id.' } } } },
+  '/admin/v1/audit': {
+    get: {
+      operationId: 'listAuditEvents',
+      tags: ['Operator'],
+      summary: 'Verification decisions, newest first (order=oldest for the other way); filters alias, method, outcome, clientId, since, until; paging by after=<id>, limit',
+      responses: { '200': { description: 'Audit events; addresses masked.' }, '400': { description: 'A filter is not valid.' } },
+    },
+  },
+  '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (when MFA_METRICS_ENABLED)', security: [], responses: { '200': { description: 'Prometheus text format.' } } } },
 };
 
 export function servedOpenApi(publicUrl: string): Json {

@@ -29,11 +29,22 @@ export interface GatewayLogger {
   warn(details: object, message: string): void;
 }
 
+/** One try of a provider call as the gateway saw it (metrics); never bodies. */
+export interface GatewayCall {
+  readonly provider: string;
+  readonly operation: string;
+  /** `refused`: the circuit was open and no call was made. */
+  readonly outcome: 'success' | 'failure' | 'refused';
+  readonly durationMs: number;
+}
+
 export interface GatewayOptions {
   readonly timeoutMs: number;
   readonly retries: number;
   readonly retryDelayMs: number;
   readonly circuit: CircuitPolicy;
+  /** Told of every try; must return at once and not throw. */
+  readonly observer?: (call: GatewayCall) => void;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -67,6 +78,7 @@ export class ProviderGateway {
       this.state = gate.state;
       if (!gate.allowed) {
         this.logger?.warn({ provider: this.provider, operation }, 'provider circuit open; call not made');
+        this.options.observer?.({ provider: this.provider, operation, outcome: 'refused', durationMs: 0 });
         throw new ProviderError(`${this.provider} is unavailable (too many recent failures); try again shortly.`, { outage: true });
       }
       const started = this.clock.now();
@@ -77,6 +89,7 @@ export class ProviderGateway {
         const result = await work(controller.signal);
         this.state = afterSuccess();
         this.logger?.info({ provider: this.provider, operation, attempt, durationMs: this.clock.now() - started }, 'provider call');
+        this.options.observer?.({ provider: this.provider, operation, outcome: 'success', durationMs: this.clock.now() - started });
         return result;
       } catch (err) {
         lastError = asProviderError(err, this.provider);
@@ -85,6 +98,7 @@ export class ProviderGateway {
           { provider: this.provider, operation, attempt, durationMs: this.clock.now() - started, status: lastError.details.status, code: lastError.details.code, error: lastError.message },
           'provider call failed',
         );
+        this.options.observer?.({ provider: this.provider, operation, outcome: 'failure', durationMs: this.clock.now() - started });
         if (!lastError.details.retryable || attempt === tries) break;
         await sleep(Math.min(lastError.details.retryAfterMs ?? this.options.retryDelayMs * attempt, 2000));
       } finally {

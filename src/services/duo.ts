@@ -2,7 +2,8 @@
 // tests the configured keys against Duo's Auth API. See docs/duo.md.
 import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../core/duo-web.js';
 import type { VerificationStatus } from '../core/model.js';
-import type { Clock, Store } from '../core/ports.js';
+import { auditOutcome } from '../core/audit.js';
+import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { ProviderConfig } from '../core/provider-config.js';
 import { badRequest, notFound } from '../core/errors.js';
 import { constantTimeEqual, generateId, keyedHash, type RandomBytes } from '../core/secrets.js';
@@ -33,6 +34,8 @@ export interface DuoServiceDeps {
   readonly authApi: DuoAuthApi;
   /** Key of the replay fingerprints (a keyed hash, so the database holds no usable response). */
   readonly replayKey: Buffer;
+  /** Told of every outcome (never the signed response); awaited, so a failure fails the request. */
+  readonly audit?: AuditSink;
 }
 
 interface DuoKeys {
@@ -128,6 +131,7 @@ export class DuoService {
       expiresAt: now + RETENTION_MS,
       completedAt: now,
     });
+    await this.deps.audit?.record({ method: 'duo-web', operation: 'verify', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
     return { requestId, status, error };
   }
 }

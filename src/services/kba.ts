@@ -3,7 +3,8 @@
 import { badRequest, forbidden, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import type { Identity, VerificationStatus } from '../core/model.js';
-import type { Clock, Store } from '../core/ports.js';
+import { auditOutcome } from '../core/audit.js';
+import type { AuditSink, Clock, Store } from '../core/ports.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import type { AnswerHasher } from './answer-hasher.js';
 
@@ -38,6 +39,8 @@ export interface KbaServiceDeps {
   readonly hasher: AnswerHasher;
   readonly policy: KbaPolicy;
   readonly defaultLocale: string;
+  /** Told of every check's outcome (never the answers); awaited, so a failure fails the request. */
+  readonly audit?: AuditSink;
 }
 
 export const ERROR_KBA_LOCKED = 'Too many failed security-question checks; try again later.';
@@ -172,6 +175,7 @@ export class KbaService {
       expiresAt: now + CHECK_RETENTION_MS,
       completedAt: now,
     });
+    await this.deps.audit?.record({ method: 'kba', operation: 'authenticate', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
     return { requestId, kbaAuthResponseItems: items, status };
   }
 }

@@ -17,7 +17,8 @@ import {
   resultStatus,
   retryAfterSeconds,
 } from '../core/okta-verify.js';
-import type { Clock, Store } from '../core/ports.js';
+import { auditOutcome } from '../core/audit.js';
+import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { ProviderConfig } from '../core/provider-config.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import { statusAt, type StatusView } from '../core/token-rules.js';
@@ -44,6 +45,8 @@ export interface OktaVerifyDeps {
   readonly settings: OktaSettings;
   /** Sent to Okta as User-Agent on the push (the spec says push verification requires one). */
   readonly userAgent: string;
+  /** Told when a push is sent, fails to start, or ends (seen by a poll); awaited, so a failure fails the request. */
+  readonly audit?: AuditSink;
 }
 
 export interface OktaVerifyAnswer {
@@ -108,6 +111,7 @@ export class OktaVerifyService {
     const started = clock.now();
     const v = this.verification(clientId, login, 'PENDING', null, started, pushExpiresAt(transaction.expiresAt, started));
     await store.startProviderVerification(v, encodePushState({ oktaUserId: push.oktaUserId, factorId: push.factorId, transactionId: transaction.transactionId }));
+    await this.deps.audit?.record({ method: 'okta-verify', operation: 'verify', alias: login, clientId, outcome: 'SENT', reason: 'push sent', requestId: v.id });
     return {
       requestId: v.id,
       status: 'PENDING',
@@ -166,7 +170,10 @@ export class OktaVerifyService {
   private async finish(v: Verification, view: StatusView): Promise<StatusView> {
     const now = this.deps.clock.now();
     const won = await this.deps.store.completeVerification(v.id, view.status, view.error, now);
-    if (won) return this.remember(v.id, view, this.deps.settings.pollCacheMs);
+    if (won) {
+      await this.deps.audit?.record({ method: 'okta-verify', operation: 'poll', alias: v.subject, clientId: v.clientId, outcome: auditOutcome(view.status), reason: view.error, requestId: v.id });
+      return this.remember(v.id, view, this.deps.settings.pollCacheMs);
+    }
     const current = await this.deps.store.findVerification(v.id);
     return current ? statusAt(current, now) : view;
   }
@@ -185,6 +192,7 @@ export class OktaVerifyService {
     const now = this.deps.clock.now();
     const v = this.verification(clientId, login, 'FAILED', reason, now, now);
     await this.deps.store.recordVerification(v);
+    await this.deps.audit?.record({ method: 'okta-verify', operation: 'verify', alias: login, clientId, outcome: 'FAILED', reason, requestId: v.id });
     return { requestId: v.id, status: 'FAILED', error: reason };
   }
 

@@ -2,7 +2,8 @@
 // tokencode, decided at once), polls a pending push, and tests a configuration. Outcomes follow NOTES §3's
 // mapping (src/core/rsa.ts); provider failures become FAILED answers, never a 500.
 import type { Verification, VerificationStatus } from '../core/model.js';
-import type { Clock, Store } from '../core/ports.js';
+import { auditOutcome } from '../core/audit.js';
+import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { ProviderConfig } from '../core/provider-config.js';
 import {
   RSA_APPROVE,
@@ -49,6 +50,8 @@ export interface RsaServiceDeps {
   /** Shared by every call to RSA, so that its circuit sees them all. */
   readonly gateway: ProviderGateway;
   readonly logger?: GatewayLogger;
+  /** Told of every decision and of pushes sent (never the tokencode); awaited, so a failure fails the request. */
+  readonly audit?: AuditSink;
 }
 
 /** How long RSA keeps a push attempt open, and how long we poll it (seconds). Overridable per configuration. */
@@ -152,6 +155,7 @@ export class RsaService {
       },
       encodePushState(state),
     );
+    await this.deps.audit?.record({ method: 'rsa', operation: 'verify', alias: input.userId, clientId, outcome: 'SENT', reason: 'push sent', requestId });
     return { requestId, status: 'PENDING' };
   }
 
@@ -196,7 +200,10 @@ export class RsaService {
 
   /** Records a final outcome; if another poller recorded one first, that one is the answer. */
   private async complete(v: Verification, status: VerificationStatus, error: string | null): Promise<StatusView> {
-    if (await this.deps.store.completeVerification(v.id, status, error, this.deps.clock.now())) return { status, error };
+    if (await this.deps.store.completeVerification(v.id, status, error, this.deps.clock.now())) {
+      await this.deps.audit?.record({ method: 'rsa', operation: 'poll', alias: v.subject, clientId: v.clientId, outcome: auditOutcome(status), reason: error, requestId: v.id });
+      return { status, error };
+    }
     const current = await this.deps.store.findVerification(v.id);
     return current ? { status: current.status, error: current.error } : { status, error };
   }
@@ -219,6 +226,7 @@ export class RsaService {
       expiresAt: now + DECIDED_RETENTION_MS,
       completedAt: now,
     });
+    await this.deps.audit?.record({ method: 'rsa', operation: 'verify', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
     return error === null ? { requestId, status } : { requestId, status, error };
   }
 

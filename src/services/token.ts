@@ -1,7 +1,8 @@
 // The one-time token method: send, authenticate, poll. Decisions come from core/token-rules; every
 // counter and status change is one atomic store call, so limits hold across requests and processes.
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../core/model.js';
-import type { Clock, Message, RateCounter, Sender, Store } from '../core/ports.js';
+import { auditOutcome, type AuditOutcome } from '../core/audit.js';
+import type { AuditSink, Clock, Message, RateCounter, Sender, Store } from '../core/ports.js';
 import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../core/secrets.js';
 import {
   ERROR_LOCKED,
@@ -41,6 +42,8 @@ export interface TokenServiceDeps {
   readonly explicitErrors: boolean;
   readonly compose: (input: ComposeInput) => Message;
   readonly onDeliveryError?: (err: unknown, requestId: string) => void;
+  /** Told of every decision (docs/operations.md, "Audit log"); awaited, so a failure fails the request. */
+  readonly audit?: AuditSink;
 }
 
 export interface SendResult {
@@ -49,8 +52,22 @@ export interface SendResult {
   readonly errorMessage: string | null;
 }
 
+interface CheckOutcome {
+  readonly status: VerificationStatus;
+  readonly reason: string | null;
+  readonly requestId: string | null;
+}
+
 export const ERROR_UNKNOWN_USER = 'Unknown user.';
 export const ERROR_NO_ADDRESS = 'The user has no address for this delivery type.';
+
+/** Audit reasons (never shown to callers, who get the answers above whatever happened). */
+const REASON_UNKNOWN_IDENTITY = 'unknown or disabled identity; nothing sent';
+const REASON_NO_ADDRESS = 'the identity has no address for this delivery type; nothing sent';
+const REASON_DELIVERY_FAILED = 'the delivery service did not accept the message';
+const REASON_NO_TOKEN = 'no token was sent for this alias and delivery type';
+const REASON_CLOSED = 'the token is expired, used or superseded';
+const REASON_WRONG = 'wrong token';
 
 export class TokenService {
   private readonly latency = new DeliveryLatency();
@@ -68,10 +85,17 @@ export class TokenService {
     const [identity, state] = await Promise.all([store.findIdentity(userAlias), store.tokenState(userAlias)]);
     const now = clock.now();
     // Lockouts are kept per alias whether or not it exists, so this answer tells nothing either.
-    if (state.lockedUntil > now) return { requestId: null, status: 'FAILED', errorMessage: ERROR_LOCKED };
+    const audit = (outcome: AuditOutcome, reason: string | null, requestId: string | null, to?: string) =>
+      this.deps.audit?.record({ method: 'token', operation: 'send', alias: userAlias, clientId, outcome, reason, requestId, deliveryType, address: to ?? null });
+    if (state.lockedUntil > now) {
+      await audit('LOCKOUT', ERROR_LOCKED, null);
+      return { requestId: null, status: 'FAILED', errorMessage: ERROR_LOCKED };
+    }
 
     const address = identity?.status === 'active' ? identity.attributes[route.attribute] : undefined;
+    const noAddressReason = identity?.status === 'active' ? REASON_NO_ADDRESS : REASON_UNKNOWN_IDENTITY;
     if (this.deps.explicitErrors && !address) {
+      await audit('NOT_ENOUGH_DATA', noAddressReason, null);
       return { requestId: null, status: 'FAILED', errorMessage: identity?.status === 'active' ? ERROR_NO_ADDRESS : ERROR_UNKNOWN_USER };
     }
 
@@ -94,10 +118,14 @@ export class TokenService {
     if (!created) return { requestId, status: 'SUCCESS', errorMessage: null };
 
     if (!address) {
+      // The insert after the pause, as after a real delivery: both paths take the same time.
       await sleep(this.latency.sample(route.channel));
+      await audit('NOT_ENOUGH_DATA', noAddressReason, requestId);
       return { requestId, status: 'SUCCESS', errorMessage: null };
     }
-    return this.deliver(requestId, route.channel, address, token, identity?.attributes['locale']);
+    const result = await this.deliver(requestId, route.channel, address, token, identity?.attributes['locale']);
+    await (result.status === 'SUCCESS' ? audit('SENT', null, requestId, address) : audit('FAILED', REASON_DELIVERY_FAILED, requestId, address));
+    return result;
   }
 
   private async deliver(requestId: string, channel: Channel, to: string, token: string, locale: string | undefined): Promise<SendResult> {
@@ -116,20 +144,31 @@ export class TokenService {
     }
   }
 
-  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string): Promise<VerificationStatus> {
+  /** `clientId` (the caller) is only recorded in the audit trail. */
+  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = ''): Promise<VerificationStatus> {
+    const { status, reason, requestId } = await this.check(userAlias, deliveryType, token);
+    await this.deps.audit?.record({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
+    return status;
+  }
+
+  private async check(userAlias: string, deliveryType: DeliveryType, token: string): Promise<CheckOutcome> {
     const { store, clock, policy } = this.deps;
     const state = await store.tokenState(userAlias);
     const check = precheckGuess(state.lockedUntil, state.current, deliveryType, clock.now());
-    if (check.kind !== 'open') return earlyAnswer(check);
+    if (check.kind !== 'open') {
+      const reason = check.kind === 'locked' ? ERROR_LOCKED : check.kind === 'no-token' ? REASON_NO_TOKEN : REASON_CLOSED;
+      return { status: earlyAnswer(check), reason, requestId: check.kind === 'no-token' ? null : (state.current?.id ?? null) };
+    }
     const v = check.verification;
+    const outcome = (status: VerificationStatus, reason: string | null): CheckOutcome => ({ status, reason, requestId: v.id });
 
     const now = clock.now();
     const guess = { verificationId: v.id, subject: userAlias, method: 'token' as const, guessHash: keyedHash(this.deps.hashKey, v.id, token), maxAttempts: policy.maxAttempts, now };
 
     if (constantTimeEqual(guess.guessHash, v.secretHash ?? '')) {
-      if (!(await store.acceptCorrectGuess(guess))) return this.statusAfterRefusal(v.id);
+      if (!(await store.acceptCorrectGuess(guess))) return outcome(await this.statusAfterRefusal(v.id), REASON_CLOSED);
       await store.clearFailures(userAlias, 'token');
-      return 'SUCCESS';
+      return outcome('SUCCESS', null);
     }
 
     const counted = await store.recordWrongGuess(guess, {
@@ -138,11 +177,11 @@ export class TokenService {
       lockoutMs: policy.lockoutSeconds * 1000,
     });
     // No try taken: out of tries, closed meanwhile, or the same guess again (a client retry), which costs nothing.
-    if (!counted) return this.statusAfterRefusal(v.id);
+    if (!counted) return outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`);
     const lockUntil = lockAfterWrongGuess(counted.attemptsUsed, counted.failures.lockedUntil, policy, now);
-    if (lockUntil === undefined) return 'FAILED';
+    if (lockUntil === undefined) return outcome('FAILED', REASON_WRONG);
     await Promise.all([store.lock(userAlias, 'token', lockUntil), store.completeVerification(v.id, 'LOCKOUT', ERROR_LOCKED, now)]);
-    return 'LOCKOUT';
+    return outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`);
   }
 
   private async statusAfterRefusal(verificationId: string): Promise<VerificationStatus> {

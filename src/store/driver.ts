@@ -17,5 +17,10 @@ export interface SqlDriver extends SqlExecutor {
   exec(script: string): Promise<void>;
   /** Holds a database-wide lock while `work` runs, so processes starting together migrate once. */
   withMigrationLock<T>(work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` unless another process holds the lock named `key` (then resolves undefined without
+   * waiting): one process of many does a periodic job (pruning). On SQLite every process may run it.
+   */
+  withTryLock<T>(key: number, work: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }

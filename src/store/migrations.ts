@@ -110,4 +110,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE verifications ADD COLUMN provider_state TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'audit trail of verification decisions',
+    // Append-only. The id is time-ordered text (core/audit.ts), so no sequence is needed on either database.
+    sql: `
+      CREATE TABLE audit_events (
+        id TEXT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        method TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        alias TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        address TEXT,
+        delivery_type TEXT,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        request_id TEXT
+      );
+      CREATE INDEX audit_events_by_alias ON audit_events (alias, id);
+      CREATE INDEX audit_events_by_client ON audit_events (client_id, id);
+      CREATE INDEX audit_events_by_at ON audit_events (at);
+    `,
+  },
 ];

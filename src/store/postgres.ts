@@ -112,6 +112,27 @@ export class PostgresDriver implements SqlDriver {
     }
   }
 
+  async withTryLock<T>(key: number, work: () => Promise<T>): Promise<T | undefined> {
+    // A session lock on one pooled connection; `work` uses the others, so the lock spans its batches.
+    const client = await this.pool.connect();
+    // A connection that failed is destroyed, not returned to the pool (its session, and lock, end with it).
+    let broken: Error | undefined;
+    try {
+      const row = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [key]);
+      if (!row.rows[0]?.locked) return undefined;
+      try {
+        return await work();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [key]).catch((err: Error) => (broken = err));
+      }
+    } catch (err) {
+      broken ??= err as Error;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -7,13 +7,16 @@ import type {
   GuessRecord,
   IdentityInput,
   NewTokenVerification,
+  PruneResult,
+  RetentionPolicy,
   SigningKeyRecord,
   Store,
   StoredProviderConfig,
   TokenState,
 } from '../core/ports.js';
+import type { AuditEvent, AuditQuery } from '../core/audit.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
-import type { SqlDriver, SqlExecutor } from './driver.js';
+import type { Param, SqlDriver, SqlExecutor } from './driver.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface IdentityRow {
@@ -485,7 +488,131 @@ export class SqlStore implements Store {
     );
     return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
   }
+
+  // retention
+
+  async prune(policy: RetentionPolicy): Promise<PruneResult | undefined> {
+    // One process of many prunes at a time (PostgreSQL); the deletes are idempotent, so this only saves work.
+    return this.db.withTryLock(PRUNE_LOCK_KEY, async () => {
+      const { batchSize, now } = policy;
+      const expired = policy.verificationsExpiredBefore;
+      const verifications = await this.deleteInBatches(
+        'DELETE FROM verifications WHERE expires_at < ? AND id IN (SELECT id FROM verifications WHERE expires_at < ? LIMIT ?)',
+        [expired, expired],
+        batchSize,
+      );
+      // A subject's row is kept while it points at a verification. The outer sent_at test is repeated so that
+      // a send rewriting the row while this runs (PostgreSQL rechecks the outer condition on the new row) keeps it.
+      const tokenSubjects = await this.deleteInBatches(
+        `DELETE FROM token_subjects WHERE sent_at < ? AND subject IN (
+           SELECT s.subject FROM token_subjects s WHERE s.sent_at < ? AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.id = s.request_id) LIMIT ?)`,
+        [expired, expired],
+        batchSize,
+      );
+      // A row whose window began before the cutoff and whose lock has ended counts as no row (countFailure starts afresh).
+      const windows = policy.lockoutWindowsStartedBefore;
+      const lockouts = await this.deleteInBatches(
+        `DELETE FROM lockouts WHERE window_started_at < ? AND locked_until <= ? AND (subject, method) IN (
+           SELECT subject, method FROM lockouts WHERE window_started_at < ? AND locked_until <= ? LIMIT ?)`,
+        [windows, now, windows, now],
+        batchSize,
+      );
+      const countersBefore = policy.countersStartedBefore;
+      const counters = await this.deleteInBatches(
+        'DELETE FROM rate_counters WHERE window_started_at < ? AND key IN (SELECT key FROM rate_counters WHERE window_started_at < ? LIMIT ?)',
+        [countersBefore, countersBefore],
+        batchSize,
+      );
+      const auditBefore = policy.auditEventsBefore;
+      const auditEvents =
+        auditBefore === null
+          ? 0
+          : await this.deleteInBatches(
+              'DELETE FROM audit_events WHERE at < ? AND id IN (SELECT id FROM audit_events WHERE at < ? LIMIT ?)',
+              [auditBefore, auditBefore],
+              batchSize,
+            );
+      return { verifications, tokenSubjects, lockouts, counters, auditEvents };
+    });
+  }
+
+  /** Repeats a `... LIMIT ?` delete until a batch comes back short; other statements run between batches. */
+  private async deleteInBatches(sql: string, params: readonly Param[], batchSize: number): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const deleted = await this.db.run(sql, [...params, batchSize]);
+      total += deleted;
+      if (deleted < batchSize) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  // audit trail
+
+  async appendAudit(e: AuditEvent): Promise<void> {
+    const sql = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+    const params = [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
+    // On SQLite a transaction joins the driver's group commit; on PostgreSQL one autocommitted statement is one round trip.
+    if (this.db.dialect === 'sqlite') await this.db.transaction((tx) => tx.run(sql, params));
+    else await this.db.run(sql, params);
+  }
+
+  async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
+    const where: string[] = [];
+    const params: Array<string | number> = [];
+    const filter = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    const oldestFirst = q.order === 'oldest';
+    filter('alias = ?', q.alias);
+    filter('method = ?', q.method);
+    filter('outcome = ?', q.outcome);
+    filter('client_id = ?', q.clientId);
+    filter('at >= ?', q.since);
+    filter('at < ?', q.until);
+    filter(oldestFirst ? 'id > ?' : 'id < ?', q.after);
+    const rows = await this.db.all<AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id ${oldestFirst ? 'ASC' : 'DESC'} LIMIT ?`,
+      [...params, q.limit],
+    );
+    return rows.map(toAuditEvent);
+  }
 }
+
+/** Advisory lock of the prune job; any constant other than the migration lock's, the same in every process. */
+const PRUNE_LOCK_KEY = 7263542;
+
+const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
+
+interface AuditRow {
+  id: string;
+  at: number;
+  method: string;
+  operation: string;
+  alias: string;
+  client_id: string;
+  address: string | null;
+  delivery_type: string | null;
+  outcome: string;
+  reason: string | null;
+  request_id: string | null;
+}
+
+const toAuditEvent = (r: AuditRow): AuditEvent => ({
+  id: r.id,
+  at: Number(r.at),
+  method: r.method as Method,
+  operation: r.operation as AuditEvent['operation'],
+  alias: r.alias,
+  clientId: r.client_id,
+  address: r.address,
+  deliveryType: r.delivery_type as AuditEvent['deliveryType'],
+  outcome: r.outcome as AuditEvent['outcome'],
+  reason: r.reason,
+  requestId: r.request_id,
+});
 
 /** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
 async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {

@@ -129,6 +129,11 @@ export class SqliteDriver implements SqlDriver {
     return work();
   }
 
+  async withTryLock<T>(_key: number, work: () => Promise<T>): Promise<T | undefined> {
+    // Short statements under SQLite's own write lock: processes sharing the file may all run the job.
+    return work();
+  }
+
   async close(): Promise<void> {
     while (this.gate.current) await this.gate.current;
     this.db.close();

@@ -5,10 +5,11 @@ import type { AccessTokens } from '../../auth/access-tokens.js';
 import { createClient } from '../../auth/clients.js';
 import type { KeyRing } from '../../auth/keyring.js';
 import { ADMIN_SCOPE } from '../../auth/scopes.js';
-import { badRequest, notFound } from '../../core/errors.js';
+import { ServiceError, badRequest, notFound } from '../../core/errors.js';
 import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
 import { validateQuestionInput, withText } from '../../core/kba-catalog.js';
-import type { ApiClient, Identity, KbaQuestion } from '../../core/model.js';
+import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, type AuditOutcome } from '../../core/audit.js';
+import { METHODS, type ApiClient, type Identity, type KbaQuestion, type Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import { bearerAuth } from '../auth.js';
@@ -69,7 +70,10 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     const checked = validateIdentityInput({ ...body, alias: request.params.alias }, 1);
     if (Array.isArray(checked)) throw badRequest('The identity is not valid.', checked.map((e) => e.message));
     await deps.store.upsertIdentities([checked], newId, deps.clock.now());
-    return identityView((await deps.store.findIdentity(checked.alias))!);
+    const stored = await deps.store.findIdentity(checked.alias);
+    // A DELETE of the same alias can land between the write and this read (found by test/fuzz).
+    if (!stored) throw new ServiceError('CONFLICT', `The identity ${checked.alias} was deleted while it was being written.`);
+    return identityView(stored);
   });
 
   app.delete<{ Params: { alias: string } }>('/identities/:alias', async (request, reply) => {
@@ -83,7 +87,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     raw.addContentTypeParser(['application/json', 'text/csv'], { parseAs: 'string', bodyLimit: IMPORT_LIMIT_BYTES }, (_req, body, done) => done(null, body));
     raw.post<{ Body: string }>('/identities/import', async (request) => {
       const format = request.headers['content-type']?.startsWith('text/csv') ? 'csv' : 'json';
-      const { rows, errors } = parseIdentityImport(request.body, format);
+      // No body at all leaves request.body undefined (found by test/fuzz); it reads as an empty file.
+      const { rows, errors } = parseIdentityImport(typeof request.body === 'string' ? request.body : '', format);
       if (errors.length > 0) {
         throw badRequest(`The import has ${errors.length} bad row(s); nothing was written.`, errors.map((e) => `line ${e.line}: ${e.message}`));
       }
@@ -142,4 +147,58 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
   });
 
   app.post('/keys/rotate', async () => ({ kid: await deps.keys.rotate() }));
+
+  // The audit trail (docs/operations.md, "Audit log"): newest first unless order=oldest; the next page
+  // is asked with after=<id of the last event>. Times are epoch milliseconds or ISO 8601 text.
+  app.get<{ Querystring: AuditQueryString }>('/audit', { schema: { querystring: AUDIT_QUERY } }, async (request) => {
+    const q = request.query;
+    const events = await deps.store.queryAudit({
+      ...(q.alias !== undefined ? { alias: q.alias } : {}),
+      ...(q.method !== undefined ? { method: q.method } : {}),
+      ...(q.outcome !== undefined ? { outcome: q.outcome } : {}),
+      ...(q.clientId !== undefined ? { clientId: q.clientId } : {}),
+      ...(q.since !== undefined ? { since: instant(q.since, 'since') } : {}),
+      ...(q.until !== undefined ? { until: instant(q.until, 'until') } : {}),
+      ...(q.after !== undefined ? { after: q.after } : {}),
+      order: q.order ?? 'newest',
+      limit: q.limit === undefined ? 100 : Number(q.limit),
+    });
+    return events.map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+  });
 };
+
+interface AuditQueryString {
+  alias?: string;
+  method?: Method;
+  outcome?: AuditOutcome;
+  clientId?: string;
+  since?: string;
+  until?: string;
+  after?: string;
+  order?: 'newest' | 'oldest';
+  limit?: string;
+}
+
+// Ajv does not coerce query strings here: numbers are checked as digits and converted in the handler.
+const AUDIT_QUERY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    alias: { type: 'string', minLength: 1, maxLength: 256 },
+    method: { type: 'string', enum: [...METHODS] },
+    outcome: { type: 'string', enum: [...AUDIT_OUTCOMES] },
+    clientId: { type: 'string', minLength: 1, maxLength: 256 },
+    since: { type: 'string', minLength: 1, maxLength: 40 },
+    until: { type: 'string', minLength: 1, maxLength: 40 },
+    after: { type: 'string', pattern: AUDIT_ID_PATTERN },
+    order: { type: 'string', enum: ['newest', 'oldest'] },
+    limit: { type: 'string', pattern: '^(?:[1-9][0-9]{0,2}|1000)$' },
+  },
+} as const;
+
+/** Epoch milliseconds (digits) or an ISO 8601 date-time. */
+function instant(text: string, name: string): number {
+  const ms = /^[0-9]{1,15}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
+  if (!Number.isFinite(ms)) throw badRequest('The query is not valid.', [`querystring.${name}: expected epoch milliseconds or an ISO 8601 date-time`]);
+  return ms;
+}

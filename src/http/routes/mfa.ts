@@ -58,7 +58,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
     },
     async (request) => {
       const { token, userAlias, deliveryType } = request.body;
-      return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token) };
+      return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token, principalOf(request).clientId) };
     },
   );
 

@@ -48,6 +48,9 @@ const field = (body: Record<string, unknown>, name: string): string | undefined 
   return typeof value === 'string' ? value : undefined;
 };
 
+/** Requests whose body was read and whose handler ran: an error after that point is not a body error. */
+const reachedHandler = new WeakSet<object>();
+
 export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps) => {
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   await app.register(multipart, {
@@ -59,12 +62,18 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
   // invalid_request (RFC 6749 §5.2), not the API's ErrorResponseDto; anything else is the common 500.
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const status = error.statusCode;
+    // A multipart body busboy cannot read (a wrong boundary, a truncated part) fails before the handler
+    // runs, with no status: the client's malformed body, not a fault (found by test/fuzz).
+    if (status === undefined && !reachedHandler.has(request) && request.isMultipart()) {
+      return reply.code(400).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: 'the multipart body is malformed' });
+    }
     if (status === undefined || status < 400 || status >= 500) return handleError(error, request, reply);
     const code = status === 413 || status === 415 ? status : 400;
     return reply.code(code).header('cache-control', 'no-store').send({ error: 'invalid_request', error_description: error.message });
   });
 
   app.post('/oauth/token', async (request, reply) => {
+    reachedHandler.add(request);
     const body = (request.body && typeof request.body === 'object' ? request.body : {}) as Record<string, unknown>;
     const grantType = field(body, 'grant_type');
     if (!grantType) return oauthError(reply, 'invalid_request', 'grant_type is required');

@@ -1,0 +1,49 @@
+// The audit trail: each decision a service reports becomes one appended row, then is handed to the
+// listeners (metrics, the events webhook), which never block or fail the request.
+import { AuditIds, toAuditEvent, type AuditEvent, type Decision } from '../core/audit.js';
+import type { AuditSink, Clock, Store } from '../core/ports.js';
+import type { RandomBytes } from '../core/secrets.js';
+
+/** Told of every event once it is stored; must return at once (queue work, do not await it). */
+export type AuditListener = (event: AuditEvent) => void;
+
+export interface AuditTrailDeps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly randomBytes: RandomBytes;
+  readonly listeners?: readonly AuditListener[];
+  /** A listener threw: reported here, the request goes on. */
+  readonly onListenerError?: (err: unknown) => void;
+  /** The insert failed: reported here before the error reaches the request. */
+  readonly onWriteError?: (err: unknown) => void;
+}
+
+export class AuditTrail implements AuditSink {
+  private readonly ids: AuditIds;
+
+  constructor(private readonly deps: AuditTrailDeps) {
+    this.ids = new AuditIds(deps.randomBytes);
+  }
+
+  /**
+   * Fails closed: the insert is awaited and its error goes up to the request, which answers 500 rather
+   * than a decision nothing recorded. One insert per decision.
+   */
+  async record(decision: Decision): Promise<void> {
+    const at = this.deps.clock.now();
+    const event = toAuditEvent(decision, this.ids.next(at), at);
+    try {
+      await this.deps.store.appendAudit(event);
+    } catch (err) {
+      this.deps.onWriteError?.(err);
+      throw err;
+    }
+    for (const listener of this.deps.listeners ?? []) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.deps.onListenerError?.(err);
+      }
+    }
+  }
+}
