@@ -20,8 +20,10 @@ const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 // Duo's AUTH part is `user|ikey|exp`: two authentications of one user in the same second are the same
 // string, which replay protection refuses. Each test response is signed a different second in the past.
+// Anchored once: counting back from a moving "now" could give the same second twice when the clock ticks.
+const firstSecond = nowSeconds();
 let issued = 0;
-const distinctSecond = () => nowSeconds() - (issued++ % 250);
+const distinctSecond = () => firstSecond - (issued++ % 120);
 
 /** What the Duo prompt hands back: Duo's AUTH part (signed with the skey) and our APP part echoed. */
 function duoResponse(user: string, options: { skey?: string; akey?: string; ikey?: string; at?: number; app?: string } = {}): string {
