@@ -152,7 +152,8 @@ export interface Store {
   answerCounts(): Promise<Map<string, number>>;
   listAnswers(identityId: string): Promise<KbaAnswerRecord[]>;
   /** Replaces all of an identity's answers in one transaction. */
-  replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void>;
+  /** False, with nothing changed, when one of the questions no longer exists. */
+  replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<boolean>;
 
   // outside providers
   findProviderConfig(method: string): Promise<StoredProviderConfig | undefined>;

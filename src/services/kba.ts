@@ -1,6 +1,6 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
-import { badRequest, forbidden, rateLimited } from '../core/errors.js';
+import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import type { Identity, VerificationStatus } from '../core/model.js';
 import { auditOutcome } from '../core/audit.js';
@@ -94,7 +94,9 @@ export class KbaService {
     const hashed = await Promise.all(
       normalized.map(async (item) => ({ questionId: item.id, answerHash: await this.deps.hasher.hash(item.answer) })),
     );
-    await store.replaceAnswers(identity.id, hashed, this.deps.clock.now());
+    if (!(await store.replaceAnswers(identity.id, hashed, this.deps.clock.now()))) {
+      throw new ServiceError('CONFLICT', 'A question was removed while the answers were being saved; nothing was changed. Try again.');
+    }
     const answered = new Set(hashed.map((h) => h.questionId));
     return questions.map((q) => ({ id: q.id, question: allTexts(q), hasAnswer: answered.has(q.id) }));
   }

@@ -115,6 +115,9 @@ const toKey = (r: KeyRow): SigningKeyRecord => ({
   retiredAt: r.retired_at === null ? null : Number(r.retired_at),
 });
 
+/** Rolls back an enrolment whose question was removed while it was written. */
+class QuestionGone extends Error {}
+
 const VERIFICATION_COLUMNS =
   'id, method, subject, client_id, delivery_type, secret_hash, status, error, attempts, created_at, expires_at, completed_at';
 
@@ -409,20 +412,27 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ questionId: r.question_id, answerHash: r.answer_hash }));
   }
 
-  async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      // Lock the identity's row first, so concurrent enrolments replace each other whole instead of merging.
-      await tx.run('UPDATE identities SET updated_at = updated_at WHERE id = ?', [identityId]);
-      await tx.run('DELETE FROM kba_answers WHERE identity_id = ?', [identityId]);
-      for (const answer of answers) {
-        await tx.run('INSERT INTO kba_answers (identity_id, question_id, answer_hash, created_at) VALUES (?, ?, ?, ?)', [
-          identityId,
-          answer.questionId,
-          answer.answerHash,
-          now,
-        ]);
-      }
-    });
+  async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<boolean> {
+    try {
+      await this.db.transaction(async (tx) => {
+        // Lock the identity's row first, so concurrent enrolments replace each other whole instead of merging.
+        await tx.run('UPDATE identities SET updated_at = updated_at WHERE id = ?', [identityId]);
+        await tx.run('DELETE FROM kba_answers WHERE identity_id = ?', [identityId]);
+        for (const answer of answers) {
+          // Written only while the question exists: an operator may remove it meanwhile.
+          const written = await tx.run(
+            `INSERT INTO kba_answers (identity_id, question_id, answer_hash, created_at)
+             SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM kba_questions WHERE id = ?)`,
+            [identityId, answer.questionId, answer.answerHash, now, answer.questionId],
+          );
+          if (written === 0) throw new QuestionGone();
+        }
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof QuestionGone) return false;
+      throw err;
+    }
   }
 
   // outside providers

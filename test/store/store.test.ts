@@ -435,6 +435,15 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.listAnswers(bob.id), []);
   });
 
+  it('replaceAnswers refuses, changing nothing, when a question is gone (regression: a concurrent removal gave a 500)', async () => {
+    await store.putQuestion({ id: 'kept', texts: { '': 'K?' }, createdAt: T0 });
+    await store.upsertIdentities([identity('dave')], counter('id'), T0);
+    const dave = (await store.findIdentity('dave'))!;
+    assert.equal(await store.replaceAnswers(dave.id, [{ questionId: 'kept', answerHash: 'old' }], T0), true);
+    assert.equal(await store.replaceAnswers(dave.id, [{ questionId: 'kept', answerHash: 'new' }, { questionId: 'removed', answerHash: 'x' }], T0 + 1), false);
+    assert.deepEqual(await store.listAnswers(dave.id), [{ questionId: 'kept', answerHash: 'old' }]);
+  });
+
   it('replaceAnswers replaces the whole set; deleting the identity removes its answers', async () => {
     await store.putQuestion({ id: 'a', texts: { '': 'A?' }, createdAt: T0 });
     await store.putQuestion({ id: 'b', texts: { '': 'B?' }, createdAt: T0 });
