@@ -18,6 +18,7 @@ export class KeyRing {
   private keys = new Map<string, LoadedKey>();
   private signing: { kid: string; privateKey: Key } | undefined;
   private lastReload = 0;
+  private readonly recentMisses = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -85,13 +86,25 @@ export class KeyRing {
     return this.signing;
   }
 
-  /** The public key for a kid; an unknown kid reloads from the store at most once a second (another process may have rotated). */
+  /**
+   * The public key for a kid. A kid not seen before makes the ring read the store again, since another
+   * process may have just added it (several processes starting together each create one). Forged kids
+   * cannot turn this into a query per request: each kid is looked up at most once a second, and reloads
+   * are at least 50 ms apart.
+   */
   async publicKey(kid: string): Promise<Key | undefined> {
     const known = this.keys.get(kid);
     if (known) return known.publicKey;
-    if (this.clock.now() - this.lastReload < 1000) return undefined;
+    const now = this.clock.now();
+    const missedAt = this.recentMisses.get(kid);
+    if ((missedAt !== undefined && now - missedAt < 1000) || now - this.lastReload < 50) return undefined;
     await this.reload();
-    return this.keys.get(kid)?.publicKey;
+    const found = this.keys.get(kid)?.publicKey;
+    if (!found) {
+      if (this.recentMisses.size >= 1000) this.recentMisses.clear();
+      this.recentMisses.set(kid, now);
+    }
+    return found;
   }
 
   /** The JWKS document: every key that still verifies. */

@@ -1,12 +1,12 @@
 // Duo Web v2: checks the signed response the Duo prompt gave back, signs requests for the prompt, and
 // tests the configured keys against Duo's Auth API. See docs/duo.md.
+import { recordDecided } from './decided.js';
 import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../core/duo-web.js';
 import type { VerificationStatus } from '../core/model.js';
-import { auditOutcome } from '../core/audit.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { ProviderConfig } from '../core/provider-config.js';
 import { badRequest, notFound } from '../core/errors.js';
-import { constantTimeEqual, generateId, keyedHash, type RandomBytes } from '../core/secrets.js';
+import { constantTimeEqual, keyedHash, type RandomBytes } from '../core/secrets.js';
 import type { DuoAuthApi } from '../providers/duo/auth-api.js';
 import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
 
@@ -115,23 +115,7 @@ export class DuoService {
   };
 
   private async record(clientId: string, subject: string, secretHash: string | null, status: VerificationStatus, error: string | null): Promise<DuoVerification> {
-    const now = this.deps.clock.now();
-    const requestId = generateId(this.deps.randomBytes);
-    await this.deps.store.recordVerification({
-      id: requestId,
-      method: 'duo-web',
-      subject,
-      clientId,
-      deliveryType: null,
-      secretHash,
-      status,
-      error,
-      attempts: 1,
-      createdAt: now,
-      expiresAt: now + RETENTION_MS,
-      completedAt: now,
-    });
-    await this.deps.audit?.record({ method: 'duo-web', operation: 'verify', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
+    const requestId = await recordDecided(this.deps, { method: 'duo-web', operation: 'verify', subject, clientId, status, error, retentionMs: RETENTION_MS, secretHash });
     return { requestId, status, error };
   }
 }

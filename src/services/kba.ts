@@ -1,11 +1,11 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
+import { recordDecided } from './decided.js';
 import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import type { Identity, VerificationStatus } from '../core/model.js';
-import { auditOutcome } from '../core/audit.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
+import type { RandomBytes } from '../core/secrets.js';
 import type { AnswerHasher } from './answer-hasher.js';
 
 export interface KbaAnswerItem {
@@ -161,23 +161,7 @@ export class KbaService {
     error: string | null,
     items: KbaCheck['kbaAuthResponseItems'],
   ): Promise<KbaCheck> {
-    const now = this.deps.clock.now();
-    const requestId = generateId(this.deps.randomBytes);
-    await this.deps.store.recordVerification({
-      id: requestId,
-      method: 'kba',
-      subject,
-      clientId,
-      deliveryType: null,
-      secretHash: null,
-      status,
-      error,
-      attempts: 1,
-      createdAt: now,
-      expiresAt: now + CHECK_RETENTION_MS,
-      completedAt: now,
-    });
-    await this.deps.audit?.record({ method: 'kba', operation: 'authenticate', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
+    const requestId = await recordDecided(this.deps, { method: 'kba', operation: 'authenticate', subject, clientId, status, error, retentionMs: CHECK_RETENTION_MS });
     return { requestId, kbaAuthResponseItems: items, status };
   }
 }

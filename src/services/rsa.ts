@@ -1,6 +1,7 @@
 // The RSA SecurID method: starts a verification (push approval, answered later by polling; or a
 // tokencode, decided at once), polls a pending push, and tests a configuration. Outcomes follow NOTES §3's
 // mapping (src/core/rsa.ts); provider failures become FAILED answers, never a 500.
+import { recordDecided } from './decided.js';
 import type { Verification, VerificationStatus } from '../core/model.js';
 import { auditOutcome } from '../core/audit.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
@@ -210,23 +211,7 @@ export class RsaService {
 
   /** A verification decided at once, kept so that poll reports it too. */
   private async decided(clientId: string, subject: string, status: VerificationStatus, error: string | null): Promise<RsaVerificationResponse> {
-    const now = this.deps.clock.now();
-    const requestId = generateId(this.deps.randomBytes);
-    await this.deps.store.recordVerification({
-      id: requestId,
-      method: 'rsa',
-      subject,
-      clientId,
-      deliveryType: null,
-      secretHash: null,
-      status,
-      error,
-      attempts: 1,
-      createdAt: now,
-      expiresAt: now + DECIDED_RETENTION_MS,
-      completedAt: now,
-    });
-    await this.deps.audit?.record({ method: 'rsa', operation: 'verify', alias: subject, clientId, outcome: auditOutcome(status), reason: error, requestId });
+    const requestId = await recordDecided(this.deps, { method: 'rsa', operation: 'verify', subject, clientId, status, error, retentionMs: DECIDED_RETENTION_MS });
     return error === null ? { requestId, status } : { requestId, status, error };
   }
 
