@@ -1,46 +1,17 @@
 // Defends the command line as operators use it: client secrets are printed once and never stored in clear, imports are all or nothing with every bad line named, bad configuration stops with exit 2, and `serve` warns about development defaults and drains requests in flight on SIGTERM before exiting 0.
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { digest } from '../../src/core/secrets.js';
+import { CLI, ROOT, childEnv, cli, ok } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const SECRET = 'c0'.repeat(32);
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** The environment of a CLI child: this process's, less any MFA_* setting and the test runner's own. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MFA_') && key !== 'NODE_TEST_CONTEXT'));
-  return { ...base, ...env };
-}
-
-function cli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), timeout: 15_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-/** Runs the CLI and insists it succeeds. */
-async function ok(args: readonly string[], env: Record<string, string>): Promise<string> {
-  const run = await cli(args, env);
-  assert.equal(run.code, 0, `${args.join(' ')} failed with ${run.code}:\n${run.stderr}`);
-  return run.stdout;
-}
 
 const tempDir = (prefix: string): Promise<string> => mkdtemp(join(tmpdir(), prefix));
 

@@ -1,50 +1,20 @@
 // Defends the operator's question catalogue and personal clients at the command line: a bad id, text or locale is refused with exit 2 and nothing written, a locale's text replaces only that locale, removing a question removes the answers to it, and `clients create --identity` only makes a personal client for an identity that exists.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config.js';
 import { openMigratedStore } from '../../src/runtime.js';
+import { cli, ok } from '../helpers/cli.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const SECRET = 'c0'.repeat(32);
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 interface ListedQuestion {
   readonly id: string;
   readonly texts: Record<string, string>;
   readonly numAnswers: number;
-}
-
-/** The environment of a CLI child: this process's, less any MFA_* setting and the test runner's own. */
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('MFA_') && key !== 'NODE_TEST_CONTEXT'));
-  return { ...base, ...env };
-}
-
-function cli(args: readonly string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), timeout: 15_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
-    });
-  });
-}
-
-/** Runs the CLI and insists it succeeds. */
-async function ok(args: readonly string[], env: Record<string, string>): Promise<string> {
-  const run = await cli(args, env);
-  assert.equal(run.code, 0, `${args.join(' ')} failed with ${run.code}:\n${run.stderr}`);
-  return run.stdout;
 }
 
 describe('mfa-controller questions and personal clients', { concurrency: false }, () => {
