@@ -98,7 +98,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const sealer = sealerFor(config);
     const keys = new KeyRing(store, sealer, clock, randomBytes, config.accessTokenTtlSeconds * 1000);
     await keys.init();
-    const tokens = new AccessTokens(keys, clock, randomBytes, config.publicUrl, config.accessTokenTtlSeconds);
+    const tokens = new AccessTokens(store, keys, clock, randomBytes, config.publicUrl, config.accessTokenTtlSeconds);
 
     let counter: RateCounter;
     let checkRedis = async (): Promise<void> => {};

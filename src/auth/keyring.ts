@@ -19,6 +19,7 @@ export class KeyRing {
   private signing: { kid: string; privateKey: Key } | undefined;
   private lastReload = 0;
   private readonly recentMisses = new Map<string, number>();
+  private reloading: Promise<void> | undefined;
 
   constructor(
     private readonly store: Store,
@@ -37,8 +38,11 @@ export class KeyRing {
     }
   }
 
-  /** Adds a new signing key and retires the others (they keep verifying for the grace period). */
-  async rotate(): Promise<string> {
+  /**
+   * Adds a new signing key and retires the others: they keep verifying for the grace period, or, with
+   * `retirePrevious`, stop verifying at once (every process follows within REVOCATION_CHECK_MS).
+   */
+  async rotate(options: { retirePrevious?: boolean } = {}): Promise<string> {
     const { publicKey, privateKey } = await generateKeyPair(SIGNING_ALG, { crv: 'Ed25519', extractable: true });
     const kid = generateId(this.randomBytes);
     const now = this.clock.now();
@@ -49,8 +53,10 @@ export class KeyRing {
       sealedPrivateJwk: this.sealer.seal(JSON.stringify(await exportJWK(privateKey))),
       createdAt: now,
       retiredAt: null,
+      revokedAt: null,
     });
-    await this.store.retireSigningKeys(kid, now);
+    if (options.retirePrevious) await this.store.revokeSigningKeys(kid, now);
+    else await this.store.retireSigningKeys(kid, now);
     await this.reload();
     return kid;
   }
@@ -62,6 +68,7 @@ export class KeyRing {
     const keys = new Map<string, LoadedKey>();
     let signing: SigningKeyRecord | undefined;
     for (const record of records) {
+      if (record.revokedAt !== null) continue;
       if (record.retiredAt !== null && record.retiredAt + this.retiredGraceMs < now) continue;
       const known = this.keys.get(record.kid);
       const publicKey = known?.publicKey ?? (await importJWK(JSON.parse(record.publicJwk) as JWK, record.alg));
@@ -74,6 +81,20 @@ export class KeyRing {
       this.signing = { kid: signing.kid, privateKey: await importJWK(privateJwk, signing.alg) };
     }
     this.lastReload = now;
+  }
+
+  /** Reads the key list again when the last read is older than `maxAgeMs`; concurrent callers share one read. */
+  async refresh(maxAgeMs: number): Promise<void> {
+    if (this.clock.now() - this.lastReload < maxAgeMs) return;
+    this.reloading ??= this.reload().finally(() => {
+      this.reloading = undefined;
+    });
+    await this.reloading;
+  }
+
+  /** Whether tokens signed with this kid still verify, as of the last read of the key list. */
+  verifies(kid: string): boolean {
+    return this.keys.has(kid);
   }
 
   /**

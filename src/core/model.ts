@@ -54,9 +54,13 @@ export interface ApiClient {
   readonly name: string;
   readonly secretHash: string;
   readonly scopes: readonly string[];
-  /** A personal client acts for this identity (its alias); a service client for none. */
+  /** A personal client acts for this identity (its id); a service client for none. */
+  readonly identityId: string | null;
+  /** The current alias of that identity (read with the client), null for a service client or a gone identity. */
   readonly identityAlias: string | null;
   readonly createdAt: number;
+  /** When the client was disabled: its tokens stop working and it gets no new ones. */
+  readonly disabledAt: number | null;
 }
 
 /** A security question; `texts` maps a locale to the text, '' holding the default-locale text. */

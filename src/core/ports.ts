@@ -16,6 +16,8 @@ export interface SigningKeyRecord {
   readonly sealedPrivateJwk: string;
   readonly createdAt: number;
   readonly retiredAt: number | null;
+  /** When the key stopped verifying at once (rotation with --retire-previous), instead of after a grace period. */
+  readonly revokedAt: number | null;
 }
 
 export interface NewTokenVerification {
@@ -96,21 +98,28 @@ export interface Store {
 
   // identities
   findIdentity(alias: string): Promise<Identity | undefined>;
+  findIdentityById(id: string): Promise<Identity | undefined>;
   listIdentities(limit: number, afterAlias?: string): Promise<Identity[]>;
   /** Creates or replaces every row in one transaction: all are written or none. */
   upsertIdentities(rows: readonly IdentityInput[], newId: () => string, now: number): Promise<{ created: number; updated: number }>;
+  /** Deletes the identity with its answers and its personal clients, in one transaction. */
   deleteIdentity(alias: string): Promise<boolean>;
 
   // API clients
-  createClient(client: ApiClient): Promise<void>;
+  /** Stores a new client; `identityAlias` and `disabledAt` are derived on reading and not written. */
+  createClient(client: Omit<ApiClient, 'identityAlias' | 'disabledAt'>): Promise<void>;
   findClient(clientId: string): Promise<ApiClient | undefined>;
   listClients(): Promise<ApiClient[]>;
   deleteClient(clientId: string): Promise<boolean>;
+  /** Marks an enabled client disabled; true if it was enabled. */
+  disableClient(clientId: string, at: number): Promise<boolean>;
 
   // signing keys
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   addSigningKey(key: SigningKeyRecord): Promise<void>;
   retireSigningKeys(exceptKid: string, at: number): Promise<void>;
+  /** Stops every key but this one from verifying at once (and retires it). */
+  revokeSigningKeys(exceptKid: string, at: number): Promise<void>;
 
   // verifications
   findVerification(id: string): Promise<Verification | undefined>;
@@ -142,6 +151,8 @@ export interface Store {
   recordVerification(v: Verification): Promise<void>;
   /** The subject's lockout end for a method, 0 when not locked. */
   lockedUntil(subject: string, method: Method): Promise<number>;
+  /** When a verification of any of these subjects last completed as SUCCESS (any method), 0 if never. */
+  lastSuccessAt(subjects: readonly string[]): Promise<number>;
 
   // security questions
   /** Creates or replaces a question's texts. */

@@ -1,13 +1,19 @@
 // Bearer token check for API routes: 401 with the spec's body when the token is missing or invalid,
-// 403 ErrorResponseDto when it lacks every scope the route accepts.
-import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
+// 403 ErrorResponseDto when it lacks every scope the route accepts, or when a token acting for an
+// identity names anyone else.
+import type { FastifyReply, FastifyRequest, onRequestHookHandler, preHandlerHookHandler } from 'fastify';
 import { InvalidAccessToken, type AccessTokens, type Principal } from '../auth/access-tokens.js';
 import { allows } from '../auth/scopes.js';
+import { forbidden } from '../core/errors.js';
+import type { Identity } from '../core/model.js';
+import type { Store } from '../core/ports.js';
 import { errorBody, sendUnauthorized } from './errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: Principal;
+    /** The identity an identity-bound token acts for, read at this request (active, with its current alias). */
+    actingIdentity?: Identity;
   }
   interface FastifyContextConfig {
     /** Any one of these scopes admits the caller. */
@@ -30,7 +36,7 @@ export function bearerAuth(tokens: AccessTokens): onRequestHookHandler {
       throw err;
     }
     const accepted = request.routeOptions.config.scopes;
-    if (accepted && !allows(request.principal.scopes, accepted)) {
+    if (accepted && !allows(request.principal.scopes, accepted, request.principal.identity !== undefined)) {
       return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', [`Requires one of the scopes: ${accepted.join(', ')}`]));
     }
   };
@@ -40,4 +46,49 @@ export function bearerAuth(tokens: AccessTokens): onRequestHookHandler {
 export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new Error('route is missing bearer authentication');
   return request.principal;
+}
+
+/** Body and query fields through which a caller names the person a call is about. */
+const USER_FIELDS = ['userAlias', 'userId'] as const;
+
+function namedUsers(request: FastifyRequest): string[] {
+  const named: string[] = [];
+  for (const source of [request.body, request.query]) {
+    if (!source || typeof source !== 'object' || Array.isArray(source)) continue;
+    for (const field of USER_FIELDS) {
+      const value = (source as Record<string, unknown>)[field];
+      if (value !== undefined) named.push(typeof value === 'string' ? value : JSON.stringify(value));
+    }
+  }
+  return named;
+}
+
+/**
+ * Identity binding (docs/security.md): a token acting for an identity acts for that identity only. Its
+ * identity is read by id at each request (so a deleted or disabled identity, or a new one given the same
+ * alias, is never reached through it), and any user the request names must be that identity, by alias or
+ * by id. Runs after body validation, on every route of the API.
+ */
+export function identityBinding(store: Pick<Store, 'findIdentityById'>): preHandlerHookHandler {
+  return async function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply) {
+    const bound = request.principal?.identity;
+    if (!bound) return;
+    const identity = await store.findIdentityById(bound.id);
+    if (!identity || identity.status !== 'active') {
+      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
+    }
+    const others = namedUsers(request).filter((name) => name !== identity.alias && name !== identity.id);
+    if (others.length > 0) {
+      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
+    }
+    request.actingIdentity = identity;
+  };
+}
+
+/** The identity the caller's token acts for; refused for a token that acts for none. */
+export function actingIdentityOf(request: FastifyRequest): Identity {
+  if (!request.actingIdentity) {
+    throw forbidden('This call acts for an identity: use a personal client, or a token exchanged for an identity.');
+  }
+  return request.actingIdentity;
 }

@@ -1,7 +1,7 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
 import { recordDecided } from './decided.js';
-import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
+import { ServiceError, badRequest, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import type { Identity, VerificationStatus } from '../core/model.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
@@ -51,16 +51,6 @@ const CHECK_RETENTION_MS = 24 * 3600 * 1000;
 
 export class KbaService {
   constructor(private readonly deps: KbaServiceDeps) {}
-
-  /** The identity a token acts for; a token acting for none, or for a missing or disabled identity, is refused. */
-  async actingIdentity(alias: string | undefined): Promise<Identity> {
-    if (!alias) {
-      throw forbidden('This call acts for an identity: use a personal client, or a token exchanged for an identity.');
-    }
-    const identity = await this.deps.store.findIdentity(alias);
-    if (!identity || identity.status !== 'active') throw forbidden('The identity this token acts for is not active.');
-    return identity;
-  }
 
   async questions(identity: Identity, allLanguages: boolean): Promise<KbaQuestionView[]> {
     const [questions, counts] = await Promise.all([this.deps.store.listQuestions(), this.deps.store.answerCounts()]);

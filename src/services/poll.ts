@@ -13,10 +13,12 @@ export async function pollVerification(
   clientId: string,
   method: Method,
   requestId: string,
+  /** When given, only verifications of these subjects are visible (a token acting for an identity). */
+  subjects?: readonly string[],
 ): Promise<StatusView & { requestId: string }> {
   const v = await store.findVerification(requestId);
-  // Unknown, another client's, or another method's: one answer for all three.
-  if (!v || v.clientId !== clientId || v.method !== method) return { requestId, ...UNKNOWN_REQUEST };
+  // Unknown, another client's, another method's or another identity's: one answer for all.
+  if (!v || v.clientId !== clientId || v.method !== method || (subjects && !subjects.includes(v.subject))) return { requestId, ...UNKNOWN_REQUEST };
   const local = statusAt(v, clock.now());
   const poller = pollers[method];
   if (local.status === 'PENDING' && poller) return { requestId, ...(await poller(v)) };

@@ -133,4 +133,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_by_at ON audit_events (at);
     `,
   },
+  {
+    version: 5,
+    name: 'personal clients bound to the identity id; client disabling; signing key revocation',
+    // A personal client follows its identity, not the alias text: a later identity given the same alias
+    // must not be reachable through it. Clients whose identity is already gone are disabled.
+    sql: `
+      ALTER TABLE api_clients ADD COLUMN identity_id TEXT;
+      ALTER TABLE api_clients ADD COLUMN disabled_at BIGINT;
+      UPDATE api_clients SET identity_id = (SELECT id FROM identities WHERE identities.alias = api_clients.identity_alias)
+        WHERE identity_alias IS NOT NULL;
+      UPDATE api_clients SET disabled_at = created_at WHERE identity_alias IS NOT NULL AND identity_id IS NULL;
+      CREATE INDEX api_clients_by_identity ON api_clients (identity_id);
+      ALTER TABLE signing_keys ADD COLUMN revoked_at BIGINT;
+      CREATE INDEX verifications_by_completion ON verifications (subject, completed_at)
+    `,
+  },
 ];

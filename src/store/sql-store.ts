@@ -33,8 +33,11 @@ interface ClientRow {
   name: string;
   secret_hash: string;
   scopes: string;
-  identity_alias: string | null;
+  identity_id: string | null;
+  /** The identity's alias now, joined in (the stored identity_alias column is only history). */
+  current_alias: string | null;
   created_at: number;
+  disabled_at: number | null;
 }
 
 interface QuestionRow {
@@ -65,6 +68,7 @@ interface KeyRow {
   sealed_private_jwk: string;
   created_at: number;
   retired_at: number | null;
+  revoked_at: number | null;
 }
 
 const toIdentity = (r: IdentityRow): Identity => ({
@@ -81,8 +85,10 @@ const toClient = (r: ClientRow): ApiClient => ({
   name: r.name,
   secretHash: r.secret_hash,
   scopes: r.scopes.split(' ').filter(Boolean),
-  identityAlias: r.identity_alias,
+  identityId: r.identity_id,
+  identityAlias: r.current_alias,
   createdAt: Number(r.created_at),
+  disabledAt: r.disabled_at === null ? null : Number(r.disabled_at),
 });
 
 const toQuestion = (r: QuestionRow): KbaQuestion => ({
@@ -113,7 +119,11 @@ const toKey = (r: KeyRow): SigningKeyRecord => ({
   sealedPrivateJwk: r.sealed_private_jwk,
   createdAt: Number(r.created_at),
   retiredAt: r.retired_at === null ? null : Number(r.retired_at),
+  revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
 });
+
+const CLIENT_SELECT =
+  'SELECT c.client_id, c.name, c.secret_hash, c.scopes, c.identity_id, i.alias AS current_alias, c.created_at, c.disabled_at FROM api_clients c LEFT JOIN identities i ON i.id = c.identity_id';
 
 /** Rolls back an enrolment whose question was removed while it was written. */
 class QuestionGone extends Error {}
@@ -159,6 +169,11 @@ export class SqlStore implements Store {
     return row && toIdentity(row);
   }
 
+  async findIdentityById(id: string): Promise<Identity | undefined> {
+    const row = await this.db.get<IdentityRow>('SELECT * FROM identities WHERE id = ?', [id]);
+    return row && toIdentity(row);
+  }
+
   async listIdentities(limit: number, afterAlias = ''): Promise<Identity[]> {
     const rows = await this.db.all<IdentityRow>('SELECT * FROM identities WHERE alias > ? ORDER BY alias LIMIT ?', [afterAlias, limit]);
     return rows.map(toIdentity);
@@ -185,6 +200,7 @@ export class SqlStore implements Store {
   async deleteIdentity(alias: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       await tx.run('DELETE FROM kba_answers WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
+      await tx.run('DELETE FROM api_clients WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
       return (await tx.run('DELETE FROM identities WHERE alias = ?', [alias])) > 0;
     });
   }
@@ -192,27 +208,28 @@ export class SqlStore implements Store {
   // API clients
 
   async createClient(client: ApiClient): Promise<void> {
-    await this.db.run('INSERT INTO api_clients (client_id, name, secret_hash, scopes, identity_alias, created_at) VALUES (?, ?, ?, ?, ?, ?)', [
-      client.clientId,
-      client.name,
-      client.secretHash,
-      client.scopes.join(' '),
-      client.identityAlias,
-      client.createdAt,
-    ]);
+    // identity_alias keeps the alias at creation, for the record; the binding is identity_id.
+    await this.db.run(
+      'INSERT INTO api_clients (client_id, name, secret_hash, scopes, identity_id, identity_alias, created_at) VALUES (?, ?, ?, ?, ?, (SELECT alias FROM identities WHERE id = ?), ?)',
+      [client.clientId, client.name, client.secretHash, client.scopes.join(' '), client.identityId, client.identityId, client.createdAt],
+    );
   }
 
   async findClient(clientId: string): Promise<ApiClient | undefined> {
-    const row = await this.db.get<ClientRow>('SELECT * FROM api_clients WHERE client_id = ?', [clientId]);
+    const row = await this.db.get<ClientRow>(`${CLIENT_SELECT} WHERE c.client_id = ?`, [clientId]);
     return row && toClient(row);
   }
 
   async listClients(): Promise<ApiClient[]> {
-    return (await this.db.all<ClientRow>('SELECT * FROM api_clients ORDER BY created_at, client_id')).map(toClient);
+    return (await this.db.all<ClientRow>(`${CLIENT_SELECT} ORDER BY c.created_at, c.client_id`)).map(toClient);
   }
 
   async deleteClient(clientId: string): Promise<boolean> {
     return (await this.db.run('DELETE FROM api_clients WHERE client_id = ?', [clientId])) > 0;
+  }
+
+  async disableClient(clientId: string, at: number): Promise<boolean> {
+    return (await this.db.run('UPDATE api_clients SET disabled_at = ? WHERE client_id = ? AND disabled_at IS NULL', [at, clientId])) > 0;
   }
 
   // signing keys
@@ -222,18 +239,23 @@ export class SqlStore implements Store {
   }
 
   async addSigningKey(key: SigningKeyRecord): Promise<void> {
-    await this.db.run('INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?, ?)', [
+    await this.db.run('INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_jwk, created_at, retired_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)', [
       key.kid,
       key.alg,
       key.publicJwk,
       key.sealedPrivateJwk,
       key.createdAt,
       key.retiredAt,
+      key.revokedAt,
     ]);
   }
 
   async retireSigningKeys(exceptKid: string, at: number): Promise<void> {
     await this.db.run('UPDATE signing_keys SET retired_at = ? WHERE kid <> ? AND retired_at IS NULL', [at, exceptKid]);
+  }
+
+  async revokeSigningKeys(exceptKid: string, at: number): Promise<void> {
+    await this.db.run('UPDATE signing_keys SET revoked_at = ?, retired_at = COALESCE(retired_at, ?) WHERE kid <> ? AND revoked_at IS NULL', [at, at, exceptKid]);
   }
 
   // verifications
@@ -376,6 +398,15 @@ export class SqlStore implements Store {
   async lockedUntil(subject: string, method: Method): Promise<number> {
     const row = await this.db.get<{ locked_until: number }>('SELECT locked_until FROM lockouts WHERE subject = ? AND method = ?', [subject, method]);
     return Number(row?.locked_until ?? 0);
+  }
+
+  async lastSuccessAt(subjects: readonly string[]): Promise<number> {
+    if (subjects.length === 0) return 0;
+    const row = await this.db.get<{ at: number | null }>(
+      `SELECT MAX(completed_at) AS at FROM verifications WHERE subject IN (${subjects.map(() => '?').join(', ')}) AND status = 'SUCCESS'`,
+      [...subjects],
+    );
+    return Number(row?.at ?? 0);
   }
 
   // security questions

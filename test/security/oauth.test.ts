@@ -129,7 +129,7 @@ describe('POST /oauth/token', () => {
   it('decodes a Basic secret that needed form-url-encoding (RFC 6749 §2.3.1)', async () => {
     const awkwardSecret = 'p@ss:w+rd/é %&=?';
     const id = 'awkward-client';
-    await server.runtime.store.createClient({ clientId: id, name: 'awkward', secretHash: digest(awkwardSecret), scopes: ['idn:mfa:send'], identityAlias: null, createdAt: Date.now() });
+    await server.runtime.store.createClient({ clientId: id, name: 'awkward', secretHash: digest(awkwardSecret), scopes: ['idn:mfa:send'], identityId: null, createdAt: Date.now() });
     const headers = { authorization: basic(id, awkwardSecret), 'content-type': 'application/x-www-form-urlencoded' };
     assertTokenAnswer(await tokenRequest(server, { headers, body: 'grant_type=client_credentials' }), ['idn:mfa:send']);
 

@@ -154,8 +154,9 @@ describeEachStore('Store contract', (target) => {
   // API clients
 
   it('clients: create, find, list in creation order, delete', async () => {
-    const a: ApiClient = { clientId: 'client-b', name: 'B', secretHash: 'hash-b', scopes: ['token:send', 'token:verify'], identityAlias: 'alice', createdAt: T0 + 10 };
-    const b: ApiClient = { clientId: 'client-a', name: 'A', secretHash: 'hash-a', scopes: [], identityAlias: null, createdAt: T0 + 20 };
+    await store.upsertIdentities([identity('alice')], () => 'id-alice', T0);
+    const a: ApiClient = { clientId: 'client-b', name: 'B', secretHash: 'hash-b', scopes: ['token:send', 'token:verify'], identityId: 'id-alice', identityAlias: 'alice', createdAt: T0 + 10, disabledAt: null };
+    const b: ApiClient = { clientId: 'client-a', name: 'A', secretHash: 'hash-a', scopes: [], identityId: null, identityAlias: null, createdAt: T0 + 20, disabledAt: null };
     await store.createClient(a);
     await store.createClient(b);
     assert.deepEqual(await store.findClient('client-b'), a);
@@ -168,6 +169,47 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.listClients(), [b]);
   });
 
+  it('disableClient marks a client once and keeps it', async () => {
+    await store.createClient({ clientId: 'c1', name: 'C', secretHash: 'h', scopes: ['idn:mfa:send'], identityId: null, createdAt: T0 });
+    assert.equal(await store.disableClient('c1', T0 + 5), true);
+    assert.equal(await store.disableClient('c1', T0 + 9), false, 'an already disabled client keeps its first date');
+    assert.equal(await store.disableClient('nobody', T0 + 9), false);
+    assert.equal((await store.findClient('c1'))?.disabledAt, T0 + 5);
+  });
+
+  it('a personal client follows its identity id: the alias it shows is the current one, deleting the identity deletes it', async () => {
+    await store.upsertIdentities([identity('alice')], () => 'id-1', T0);
+    await store.createClient({ clientId: 'p1', name: 'P', secretHash: 'h', scopes: ['idn:mfa:send'], identityId: 'id-1', createdAt: T0 });
+    await store.createClient({ clientId: 's1', name: 'S', secretHash: 'h', scopes: ['idn:mfa:send'], identityId: null, createdAt: T0 });
+    assert.equal((await store.findClient('p1'))?.identityAlias, 'alice');
+    assert.equal(await store.deleteIdentity('alice'), true);
+    assert.equal(await store.findClient('p1'), undefined, 'the personal client went with its identity');
+    assert.ok(await store.findClient('s1'), 'service clients are untouched');
+    // A later identity with the same alias gets a new id; nothing binds it to the old client.
+    await store.upsertIdentities([identity('alice')], () => 'id-2', T0 + 1);
+    assert.equal((await store.findIdentity('alice'))?.id, 'id-2');
+    assert.deepEqual((await store.listClients()).map((c) => c.clientId), ['s1']);
+  });
+
+  it('findIdentityById finds by id only', async () => {
+    await store.upsertIdentities([identity('bob')], () => 'id-bob', T0);
+    assert.equal((await store.findIdentityById('id-bob'))?.alias, 'bob');
+    assert.equal(await store.findIdentityById('bob'), undefined);
+  });
+
+  it('lastSuccessAt: the latest SUCCESS of any of the subjects, any method; 0 when none', async () => {
+    const decided = (id: string, subject: string, status: 'SUCCESS' | 'FAILED', completedAt: number) =>
+      store.recordVerification({ id, method: 'kba', subject, clientId: 'c', deliveryType: null, secretHash: null, status, error: null, attempts: 0, createdAt: completedAt, expiresAt: completedAt + 1000, completedAt });
+    assert.equal(await store.lastSuccessAt(['alice']), 0);
+    await decided('v1', 'alice', 'SUCCESS', T0 + 10);
+    await decided('v2', 'alice', 'FAILED', T0 + 50);
+    await decided('v3', 'id-alice', 'SUCCESS', T0 + 30);
+    await decided('v4', 'bob', 'SUCCESS', T0 + 90);
+    assert.equal(await store.lastSuccessAt(['alice']), T0 + 10);
+    assert.equal(await store.lastSuccessAt(['alice', 'id-alice']), T0 + 30);
+    assert.equal(await store.lastSuccessAt([]), 0);
+  });
+
   // signing keys
 
   it('signing keys: add, list in creation order, retire all but one without re-stamping retired keys', async () => {
@@ -178,6 +220,7 @@ describeEachStore('Store contract', (target) => {
       sealedPrivateJwk: `sealed-${kid}`,
       createdAt,
       retiredAt: null,
+      revokedAt: null,
     });
     await store.addSigningKey(key('k2', T0 + 2));
     await store.addSigningKey(key('k1', T0 + 1));
@@ -193,6 +236,12 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(
       (await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt]),
       [['k1', T0 + 100], ['k2', T0 + 200], ['k3', T0 + 100]],
+    );
+    await store.revokeSigningKeys('k3', T0 + 300);
+    assert.deepEqual(
+      (await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt, k.revokedAt]),
+      [['k1', T0 + 100, T0 + 300], ['k2', T0 + 200, T0 + 300], ['k3', T0 + 100, null]],
+      'revoking keeps the kept key as it was and an earlier retirement date',
     );
   });
 

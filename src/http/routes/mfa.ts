@@ -6,7 +6,7 @@ import { pollVerification, type ProviderPoller } from '../../services/poll.js';
 import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
 import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
-import { bearerAuth, principalOf } from '../auth.js';
+import { actingIdentityOf, bearerAuth, identityBinding, principalOf } from '../auth.js';
 import { schemaOf } from '../spec.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
@@ -35,6 +35,7 @@ const METHOD_PARAM = {
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
+  app.addHook('preHandler', identityBinding(deps.store));
   await app.register(providerRoutes, deps.providers);
   for (const routes of deps.methodRoutes) await app.register(routes);
 
@@ -72,7 +73,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
       },
     },
     async (request) => {
-      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
+      const identity = actingIdentityOf(request);
       return deps.kbaService.questions(identity, request.query.allLanguages === 'true');
     },
   );
@@ -84,7 +85,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
       schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
     },
     async (request) => {
-      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
+      const identity = actingIdentityOf(request);
       return deps.kbaService.setAnswers(identity, request.body);
     },
   );
@@ -97,7 +98,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
     },
     async (request, reply) => {
       const principal = principalOf(request);
-      const identity = await deps.kbaService.actingIdentity(principal.identityAlias);
+      const identity = actingIdentityOf(request);
       const { requestId, ...answer } = await deps.kbaService.authenticate(identity, principal.clientId, request.body);
       reply.header(REQUEST_ID_HEADER, requestId);
       return answer;
@@ -110,6 +111,11 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
       config: { scopes: ['idn:mfa:poll'] },
       schema: { params: METHOD_PARAM, body: schemaOf('VerificationPollRequest'), response: { 200: schemaOf('VerificationResponse') } },
     },
-    async (request) => pollVerification(deps.store, deps.clock, deps.pollers, principalOf(request).clientId, request.params.method, request.body.requestId),
+    async (request) => {
+      // A token acting for an identity polls only that identity's verifications.
+      const acting = request.actingIdentity;
+      const subjects = acting ? [acting.alias, acting.id] : undefined;
+      return pollVerification(deps.store, deps.clock, deps.pollers, principalOf(request).clientId, request.params.method, request.body.requestId, subjects);
+    },
   );
 };

@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
-import { ADMIN_SCOPE, IMPERSONATE_SCOPE, allows } from '../../auth/scopes.js';
+import { IMPERSONATE_SCOPE, allows, identityBound } from '../../auth/scopes.js';
 import type { Store } from '../../core/ports.js';
 import { handleError } from '../errors.js';
 
@@ -92,9 +92,10 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     const client = await authenticateClient(deps.store, clientId, clientSecret);
     if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
 
+    // A personal client, and any exchanged token, acts for an identity and holds identity-bound scopes only.
+    const actsForIdentity = client.identityId !== null || grantType === TOKEN_EXCHANGE_GRANT;
+    const grantable = actsForIdentity ? identityBound(client.scopes) : client.scopes;
     const requested = field(body, 'scope')?.split(' ').filter(Boolean);
-    // An exchanged token carries the client's scopes less the right to exchange (and to administer).
-    const grantable = grantType === TOKEN_EXCHANGE_GRANT ? client.scopes.filter((s) => s !== IMPERSONATE_SCOPE && s !== ADMIN_SCOPE) : client.scopes;
     const scopes = requested ? [...new Set(requested)] : grantable;
     // A requested scope is within the grant when the client holds it or a scope implying it (sp:scopes:all).
     const beyond = scopes.filter((s) => !allows(grantable, [s]));
@@ -102,12 +103,18 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
 
     const headers = { 'cache-control': 'no-store', pragma: 'no-cache' };
     if (grantType === 'client_credentials') {
-      const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identityAlias: client.identityAlias });
+      let identity: { id: string; alias: string } | null = null;
+      if (client.identityId !== null) {
+        const found = await deps.store.findIdentityById(client.identityId);
+        if (!found || found.status !== 'active') return oauthError(reply, 'unauthorized_client', 'the identity of this personal client is not active');
+        identity = { id: found.id, alias: found.alias };
+      }
+      const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identity });
       return reply.headers(headers).send({ access_token: token, token_type: 'Bearer', expires_in: expiresIn, scope: scopes.join(' ') });
     }
 
     // Token exchange (RFC 8693): a service client holding mfa:impersonate gets a token acting for an identity.
-    if (!client.scopes.includes(IMPERSONATE_SCOPE)) {
+    if (client.identityId !== null || !client.scopes.includes(IMPERSONATE_SCOPE)) {
       return oauthError(reply, 'unauthorized_client', `token exchange needs the scope ${IMPERSONATE_SCOPE}`);
     }
     const subjectToken = field(body, 'subject_token');
@@ -122,7 +129,7 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     }
     const identity = await deps.store.findIdentity(subjectToken);
     if (!identity || identity.status !== 'active') return oauthError(reply, 'invalid_request', 'the subject_token names no active identity');
-    const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identityAlias: identity.alias, exchanged: true });
+    const { token, expiresIn } = await deps.tokens.issue(client.clientId, scopes, { identity: { id: identity.id, alias: identity.alias }, exchanged: true });
     return reply.headers(headers).send({
       access_token: token,
       issued_token_type: ACCESS_TOKEN_TYPE,
