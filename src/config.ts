@@ -25,6 +25,8 @@ export interface Config {
   readonly bodyLimitBytes: number;
   readonly explicitErrors: boolean;
   readonly accessTokenTtlSeconds: number;
+  /** How recent a successful verification must be to change a factor the identity already has (docs/security.md). */
+  readonly factorChangeWindowSeconds: number;
   readonly token: {
     readonly length: number;
     readonly ttlSeconds: number;
@@ -273,6 +275,7 @@ export function loadConfig(env: Source = process.env): Config {
     bodyLimitBytes: r.int('MFA_BODY_LIMIT_BYTES', 64 * 1024, 1024, 10 * 1024 * 1024),
     explicitErrors: r.bool('MFA_EXPLICIT_ERRORS', false),
     accessTokenTtlSeconds: r.int('MFA_ACCESS_TOKEN_TTL_SECONDS', 3600, 60, 7 * 24 * 3600),
+    factorChangeWindowSeconds: r.int('MFA_FACTOR_CHANGE_WINDOW_SECONDS', 600, 10, 24 * 3600),
     token: {
       length: r.int('MFA_TOKEN_LENGTH', 6, 6, 10),
       ttlSeconds: r.int('MFA_TOKEN_TTL_SECONDS', 300, 30, 24 * 3600),

@@ -162,9 +162,11 @@ export interface Store {
   /** How many identities have answered each question (questions nobody answered are absent). */
   answerCounts(): Promise<Map<string, number>>;
   listAnswers(identityId: string): Promise<KbaAnswerRecord[]>;
-  /** Replaces all of an identity's answers in one transaction. */
-  /** False, with nothing changed, when one of the questions no longer exists. */
-  replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<boolean>;
+  /**
+   * Replaces all of an identity's answers in one transaction. False, with nothing changed, when one of
+   * the questions no longer exists, or, with `onlyIfNone`, when the identity has answers by then.
+   */
+  replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number, options?: { readonly onlyIfNone?: boolean }): Promise<boolean>;
 
   // outside providers
   findProviderConfig(method: string): Promise<StoredProviderConfig | undefined>;

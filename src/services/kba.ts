@@ -1,9 +1,10 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
 import { recordDecided } from './decided.js';
-import { ServiceError, badRequest, rateLimited } from '../core/errors.js';
+import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
-import type { Identity, VerificationStatus } from '../core/model.js';
+import { decideFactorChange } from '../core/factor-change.js';
+import { METHODS, type Identity, type VerificationStatus } from '../core/model.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 import type { AnswerHasher } from './answer-hasher.js';
@@ -39,12 +40,16 @@ export interface KbaServiceDeps {
   readonly hasher: AnswerHasher;
   readonly policy: KbaPolicy;
   readonly defaultLocale: string;
+  /** How recent a successful verification must be to replace answers the identity already has. */
+  readonly factorChangeWindowMs: number;
   /** Told of every check's outcome (never the answers); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
 
 export const ERROR_KBA_LOCKED = 'Too many failed security-question checks; try again later.';
 export const ERROR_KBA_NOT_ENROLLED = 'The identity has not answered enough security questions.';
+export const ERROR_CHANGE_LOCKED = 'The identity is locked out; its security answers cannot be changed until the lockout ends.';
+export const ERROR_CHANGE_NEEDS_PROOF = 'Changing security answers needs a successful verification of this identity first (any method).';
 
 /** How long a finished check can still be polled. */
 const CHECK_RETENTION_MS = 24 * 3600 * 1000;
@@ -80,15 +85,44 @@ export class KbaService {
       problems.push(`at least ${policy.minAnswers} questions must be answered, got ${items.length}`);
     }
     if (problems.length > 0) throw badRequest('The answers were not saved.', problems);
+    const firstEnrolment = await this.checkFactorChange(identity);
 
     const hashed = await Promise.all(
       normalized.map(async (item) => ({ questionId: item.id, answerHash: await this.deps.hasher.hash(item.answer) })),
     );
-    if (!(await store.replaceAnswers(identity.id, hashed, this.deps.clock.now()))) {
-      throw new ServiceError('CONFLICT', 'A question was removed while the answers were being saved; nothing was changed. Try again.');
+    // A first enrolment is written only if it is still the first; when another one landed meanwhile, this
+    // one is a change and goes through the rule again.
+    let saved = await store.replaceAnswers(identity.id, hashed, this.deps.clock.now(), { onlyIfNone: firstEnrolment });
+    if (!saved && firstEnrolment && !(await this.checkFactorChange(identity))) {
+      saved = await store.replaceAnswers(identity.id, hashed, this.deps.clock.now());
     }
+    if (!saved) throw new ServiceError('CONFLICT', 'A question was removed while the answers were being saved; nothing was changed. Try again.');
     const answered = new Set(hashed.map((h) => h.questionId));
     return questions.map((q) => ({ id: q.id, question: allTexts(q), hasAnswer: answered.has(q.id) }));
+  }
+
+  /**
+   * The factor-change rule (docs/security.md): answers the identity already has are replaced only after a
+   * recent successful verification of it, and never during a lockout. True when this is a first enrolment.
+   */
+  private async checkFactorChange(identity: Identity): Promise<boolean> {
+    const { store, clock } = this.deps;
+    const subjects = [identity.alias, identity.id];
+    const [answers, lastSuccessAt, ...lockouts] = await Promise.all([
+      store.listAnswers(identity.id),
+      store.lastSuccessAt(subjects),
+      ...METHODS.map((method) => store.lockedUntil(identity.alias, method)),
+    ]);
+    const decision = decideFactorChange({
+      hasFactor: answers.length > 0,
+      lockedUntil: Math.max(0, ...lockouts),
+      lastSuccessAt,
+      now: clock.now(),
+      windowMs: this.deps.factorChangeWindowMs,
+    });
+    if (decision.kind === 'locked') throw forbidden(ERROR_CHANGE_LOCKED);
+    if (decision.kind === 'needs-recent-verification') throw forbidden(ERROR_CHANGE_NEEDS_PROOF);
+    return answers.length === 0;
   }
 
   /** One check of answers; every check is recorded as a verification that poll reports. */

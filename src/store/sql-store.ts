@@ -125,8 +125,8 @@ const toKey = (r: KeyRow): SigningKeyRecord => ({
 const CLIENT_SELECT =
   'SELECT c.client_id, c.name, c.secret_hash, c.scopes, c.identity_id, i.alias AS current_alias, c.created_at, c.disabled_at FROM api_clients c LEFT JOIN identities i ON i.id = c.identity_id';
 
-/** Rolls back an enrolment whose question was removed while it was written. */
-class QuestionGone extends Error {}
+/** Rolls back an enrolment whose question was removed, or whose identity got answers, while it was written. */
+class EnrolmentOvertaken extends Error {}
 
 const VERIFICATION_COLUMNS =
   'id, method, subject, client_id, delivery_type, secret_hash, status, error, attempts, created_at, expires_at, completed_at';
@@ -443,11 +443,14 @@ export class SqlStore implements Store {
     return rows.map((r) => ({ questionId: r.question_id, answerHash: r.answer_hash }));
   }
 
-  async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number): Promise<boolean> {
+  async replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number, options: { onlyIfNone?: boolean } = {}): Promise<boolean> {
     try {
       await this.db.transaction(async (tx) => {
         // Lock the identity's row first, so concurrent enrolments replace each other whole instead of merging.
         await tx.run('UPDATE identities SET updated_at = updated_at WHERE id = ?', [identityId]);
+        if (options.onlyIfNone && (await tx.get('SELECT 1 AS found FROM kba_answers WHERE identity_id = ? LIMIT 1', [identityId]))) {
+          throw new EnrolmentOvertaken();
+        }
         await tx.run('DELETE FROM kba_answers WHERE identity_id = ?', [identityId]);
         for (const answer of answers) {
           // Written only while the question exists: an operator may remove it meanwhile.
@@ -456,12 +459,12 @@ export class SqlStore implements Store {
              SELECT CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM kba_questions WHERE id = ?)`,
             [identityId, answer.questionId, answer.answerHash, now, answer.questionId],
           );
-          if (written === 0) throw new QuestionGone();
+          if (written === 0) throw new EnrolmentOvertaken();
         }
       });
       return true;
     } catch (err) {
-      if (err instanceof QuestionGone) return false;
+      if (err instanceof EnrolmentOvertaken) return false;
       throw err;
     }
   }

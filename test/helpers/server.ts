@@ -21,6 +21,11 @@ export interface TestServer {
   /** A bearer token straight from the token endpoint. */
   accessToken(scopes: readonly string[]): Promise<string>;
   addIdentity(alias: string, attributes: Record<string, string>): Promise<void>;
+  /**
+   * Records a verification of `alias` that succeeded just now, as any method's success would: the proof the
+   * factor-change rule asks for before answers the identity already has are replaced (docs/security.md).
+   */
+  recordSuccess(alias: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +81,23 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     },
     async addIdentity(alias, attributes) {
       await runtime.store.upsertIdentities([{ alias, status: 'active', attributes }], () => generateId(runtime.randomBytes), runtime.clock.now());
+    },
+    async recordSuccess(alias) {
+      const now = runtime.clock.now();
+      await runtime.store.recordVerification({
+        id: generateId(runtime.randomBytes),
+        method: 'token',
+        subject: alias,
+        clientId: 'test',
+        deliveryType: null,
+        secretHash: null,
+        status: 'SUCCESS',
+        error: null,
+        attempts: 0,
+        createdAt: now,
+        expiresAt: now + 60_000,
+        completedAt: now,
+      });
     },
     async close() {
       await runtime.close();

@@ -171,6 +171,8 @@ describeEachDatabase('KBA enrolment', ({ postgres }) => {
     ]);
     assert.equal(first.status, 200);
     const countsBefore = await tenantAnswerCounts(identity.token);
+    // The factor-change rule: a right check first proves the identity (test/security/factor-change.test.ts).
+    assert.equal((await check(identity.token, [{ id: 'pet', answer: 'Rex' }, { id: 'city', answer: 'Lisbon' }])).body.status, 'SUCCESS');
 
     const second = await enrol(identity.token, [
       { id: 'pet', answer: 'Felix' },
@@ -216,6 +218,8 @@ describeEachDatabase('KBA enrolment', ({ postgres }) => {
     'concurrent re-enrolments leave exactly one of the submitted sets, and none fails',
     async () => {
       const identity = await newIdentity();
+      // Re-enrolment needs a recent verification (the factor-change rule): one that stays recent for the test.
+      await server.recordSuccess(identity.alias);
       const sets = [
         ['pet', 'city'],
         ['street', 'school'],

@@ -29,8 +29,9 @@ const clientView = (c: ApiClient) => ({
   clientId: c.clientId,
   name: c.name,
   scopes: c.scopes,
-  ...(c.identityAlias === null ? {} : { identityAlias: c.identityAlias }),
+  ...(c.identityId === null ? {} : { identityAlias: c.identityAlias, identityId: c.identityId }),
   created: new Date(c.createdAt).toISOString(),
+  ...(c.disabledAt === null ? {} : { disabled: new Date(c.disabledAt).toISOString() }),
 });
 
 const questionView = (q: KbaQuestion, counts: ReadonlyMap<string, number>) => ({ id: q.id, texts: q.texts, numAnswers: counts.get(q.id) ?? 0 });
@@ -146,7 +147,20 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     return reply.code(204).send();
   });
 
-  app.post('/keys/rotate', async () => ({ kid: await deps.keys.rotate() }));
+  // Disabling keeps the client on record; its tokens stop working within a second (docs/security.md, "Revocation").
+  app.post<{ Params: { clientId: string } }>('/clients/:clientId/disable', async (request, reply) => {
+    const client = await deps.store.findClient(request.params.clientId);
+    if (!client) throw notFound('No such client.');
+    await deps.store.disableClient(client.clientId, deps.clock.now());
+    return reply.code(204).send();
+  });
+
+  // With {"retirePrevious": true} tokens signed with earlier keys stop verifying at once, not after the grace period.
+  app.post<{ Body: { retirePrevious?: boolean } | undefined }>(
+    '/keys/rotate',
+    { schema: { body: { type: ['object', 'null'], additionalProperties: false, properties: { retirePrevious: { type: 'boolean' } } } } },
+    async (request) => ({ kid: await deps.keys.rotate({ retirePrevious: request.body?.retirePrevious === true }) }),
+  );
 
   // The audit trail (docs/operations.md, "Audit log"): newest first unless order=oldest; the next page
   // is asked with after=<id of the last event>. Times are epoch milliseconds or ISO 8601 text.
