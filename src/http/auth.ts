@@ -18,6 +18,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Any one of these scopes admits the caller. */
     scopes?: readonly string[];
+    /**
+     * The route names its user by the value of this provider's configured identity attribute (Okta's
+     * userId is the login held in that attribute), besides the alias and the id.
+     */
+    userAttributeOf?: string;
   }
 }
 
@@ -69,7 +74,7 @@ function namedUsers(request: FastifyRequest): string[] {
  * alias, is never reached through it), and any user the request names must be that identity, by alias or
  * by id. Runs after body validation, on every route of the API.
  */
-export function identityBinding(store: Pick<Store, 'findIdentityById'>): preHandlerHookHandler {
+export function identityBinding(store: Pick<Store, 'findIdentityById' | 'findProviderConfig'>): preHandlerHookHandler {
   return async function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply) {
     const bound = request.principal?.identity;
     if (!bound) return;
@@ -77,7 +82,14 @@ export function identityBinding(store: Pick<Store, 'findIdentityById'>): preHand
     if (!identity || identity.status !== 'active') {
       return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
     }
-    const others = namedUsers(request).filter((name) => name !== identity.alias && name !== identity.id);
+    const names = [identity.alias, identity.id];
+    const provider = request.routeOptions.config.userAttributeOf;
+    if (provider) {
+      const attribute = (await store.findProviderConfig(provider))?.identityAttribute;
+      const value = attribute ? identity.attributes[attribute] : undefined;
+      if (value) names.push(value);
+    }
+    const others = namedUsers(request).filter((name) => !names.includes(name));
     if (others.length > 0) {
       return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
     }
