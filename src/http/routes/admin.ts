@@ -82,6 +82,14 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     return reply.code(204).send();
   });
 
+  // An operator's reset of an identity's security answers: the person enrols again as for the first time.
+  app.delete<{ Params: { alias: string } }>('/identities/:alias/kba-answers', async (request, reply) => {
+    const identity = await deps.store.findIdentity(request.params.alias);
+    if (!identity) throw notFound(`No identity with alias ${request.params.alias}.`);
+    await deps.store.replaceAnswers(identity.id, [], deps.clock.now());
+    return reply.code(204).send();
+  });
+
   // The import reads the raw text so that errors can name the line of each bad row.
   await app.register(async (raw) => {
     raw.removeAllContentTypeParsers();
