@@ -92,7 +92,13 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     const client = await authenticateClient(deps.store, clientId, clientSecret);
     if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
 
-    const requested = field(body, 'scope')?.split(' ').filter(Boolean);
+    // One scope parameter, a string (RFC 6749 §3.3). A repeated or array `scope` is refused: read as
+    // "absent" it would grant every scope of the client.
+    const scopeParam = body['scope'];
+    if (scopeParam !== undefined && typeof scopeParam !== 'string') {
+      return oauthError(reply, 'invalid_scope', 'scope must be given once, as one space-separated string');
+    }
+    const requested = scopeParam?.split(' ').filter(Boolean);
     // An exchanged token carries the client's scopes less the right to exchange (and to administer).
     const grantable = grantType === TOKEN_EXCHANGE_GRANT ? client.scopes.filter((s) => s !== IMPERSONATE_SCOPE && s !== ADMIN_SCOPE) : client.scopes;
     const scopes = requested ? [...new Set(requested)] : grantable;
