@@ -60,7 +60,7 @@ export function masterSecret(config: Config): Buffer {
   try {
     return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   } catch {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const secret = cryptoRandomBytes(32);
     // 'wx' fails if another process created it first; then read theirs so all share one secret.
     try {
