@@ -26,6 +26,7 @@ export interface AppDeps {
   readonly providers: ProviderRoutesDeps;
   readonly pollers: MfaRoutesDeps['pollers'];
   readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
+  readonly failedChecks: MfaRoutesDeps['failedChecks'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
   readonly checkReady: () => Promise<void>;
@@ -81,7 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {
-    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes });
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
   }
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
   return app;
