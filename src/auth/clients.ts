@@ -3,7 +3,7 @@ import type { ApiClient } from '../core/model.js';
 import type { Clock, Store } from '../core/ports.js';
 import { badRequest } from '../core/errors.js';
 import { constantTimeEqual, digest, type RandomBytes } from '../core/secrets.js';
-import { ADMIN_SCOPE, IMPERSONATE_SCOPE, KNOWN_SCOPES } from './scopes.js';
+import { ADMIN_SCOPE, IMPERSONATE_SCOPE, KNOWN_SCOPES, METRICS_SCOPE } from './scopes.js';
 
 export interface NewClientCredentials {
   readonly clientId: string;
@@ -29,8 +29,8 @@ export async function createClient(
   if (identityAlias !== null) {
     const identity = await store.findIdentity(identityAlias);
     if (!identity) throw badRequest(`No identity with alias ${identityAlias}.`);
-    if (scopes.includes(IMPERSONATE_SCOPE) || scopes.includes(ADMIN_SCOPE)) {
-      throw badRequest(`A personal client cannot hold ${IMPERSONATE_SCOPE} or ${ADMIN_SCOPE}.`);
+    if (scopes.includes(IMPERSONATE_SCOPE) || scopes.includes(ADMIN_SCOPE) || scopes.includes(METRICS_SCOPE)) {
+      throw badRequest(`A personal client cannot hold ${IMPERSONATE_SCOPE}, ${ADMIN_SCOPE} or ${METRICS_SCOPE}.`);
     }
   }
   const clientId = randomBytes(16).toString('hex');

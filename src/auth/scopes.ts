@@ -19,7 +19,10 @@ export const ADMIN_SCOPE = 'mfa:admin';
 /** Lets a service client exchange its token for one acting for an identity (RFC 8693); not implied by sp:scopes:all. */
 export const IMPERSONATE_SCOPE = 'mfa:impersonate';
 
-export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE];
+/** Reading GET /metrics (a Prometheus scraper's client); not implied by sp:scopes:all, never held by a personal client. */
+export const METRICS_SCOPE = 'mfa:metrics';
+
+export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE, METRICS_SCOPE];
 
 /** True when the granted scopes include any of the accepted ones. */
 export function allows(granted: readonly string[], accepted: readonly string[]): boolean {

@@ -78,7 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler((request, reply) => reply.code(404).send(errorBody(404, `No route for ${request.method} ${request.url.split('?')[0]}.`)));
 
   // Before every route, so the request hooks count them all.
-  deps.metrics?.instrument(app);
+  deps.metrics?.instrument(app, deps.tokens);
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {

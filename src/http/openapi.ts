@@ -105,7 +105,7 @@ const EXTENSIONS: Record<string, Json> = {
       responses: { '200': { description: 'Audit events; addresses masked.' }, '400': { description: 'A filter is not valid.' } },
     },
   },
-  '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (when MFA_METRICS_ENABLED)', security: [], responses: { '200': { description: 'Prometheus text format.' } } } },
+  '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (scope mfa:metrics; when MFA_METRICS_ENABLED)', responses: { '200': { description: 'Prometheus text format.' }, '401': { description: 'No valid bearer token.' }, '403': { description: 'The token lacks mfa:metrics.' } } } },
 };
 
 export function servedOpenApi(publicUrl: string): Json {

@@ -5,7 +5,7 @@ import multipart from '@fastify/multipart';
 import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
-import { ADMIN_SCOPE, IMPERSONATE_SCOPE, allows } from '../../auth/scopes.js';
+import { ADMIN_SCOPE, IMPERSONATE_SCOPE, METRICS_SCOPE, allows } from '../../auth/scopes.js';
 import type { Store } from '../../core/ports.js';
 import { handleError } from '../errors.js';
 
@@ -99,8 +99,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
       return oauthError(reply, 'invalid_scope', 'scope must be given once, as one space-separated string');
     }
     const requested = scopeParam?.split(' ').filter(Boolean);
-    // An exchanged token carries the client's scopes less the right to exchange (and to administer).
-    const grantable = grantType === TOKEN_EXCHANGE_GRANT ? client.scopes.filter((s) => s !== IMPERSONATE_SCOPE && s !== ADMIN_SCOPE) : client.scopes;
+    // An exchanged token carries the client's scopes less the right to exchange (and to administer, and to read metrics).
+    const grantable = grantType === TOKEN_EXCHANGE_GRANT ? client.scopes.filter((s) => s !== IMPERSONATE_SCOPE && s !== ADMIN_SCOPE && s !== METRICS_SCOPE) : client.scopes;
     const scopes = requested ? [...new Set(requested)] : grantable;
     // A requested scope is within the grant when the client holds it or a scope implying it (sp:scopes:all).
     const beyond = scopes.filter((s) => !allows(grantable, [s]));
