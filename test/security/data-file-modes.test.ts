@@ -11,8 +11,6 @@ import { outboxPath } from '../../src/delivery/outbox.js';
 import { ok } from '../helpers/cli.js';
 import { describeEachDatabase, postJson, startServer } from '../helpers/server.js';
 
-// The usual umask: without it files come out 0644 unless the service asks for less, so the test can fail.
-const previousUmask = process.umask(0o022);
 
 const modeOf = async (path: string): Promise<string> => ((await stat(path)).mode & 0o777).toString(8);
 
@@ -25,7 +23,10 @@ const SQLITE_FILES = ['mfa.sqlite', 'mfa.sqlite-wal', 'mfa.sqlite-shm'];
 
 describeEachDatabase('file modes under the data directory', ({ postgres }) => {
   let root: string;
+  let previousUmask: number;
   before(async () => {
+    // The usual umask: under it files come out 0644 unless the service asks for less, so the test can fail.
+    previousUmask = process.umask(0o022);
     root = await mkdtemp(join(tmpdir(), 'mfa-modes-'));
   });
   after(async () => {
