@@ -53,6 +53,9 @@ export interface Config {
     readonly sendsPerClientWindowSeconds: number;
     readonly sendsPerRecipient: number;
     readonly sendsPerRecipientWindowSeconds: number;
+    /** Failed checks (token, KBA, Duo, RSA tokencode, Okta) one client may cause per window before 429. */
+    readonly failedChecksPerClient: number;
+    readonly failedChecksPerClientWindowSeconds: number;
   };
   readonly delivery: {
     readonly email: EmailTransport;
@@ -303,6 +306,8 @@ export function loadConfig(env: Source = process.env): Config {
       sendsPerClientWindowSeconds: r.int('MFA_RATE_SENDS_PER_CLIENT_WINDOW_SECONDS', 60, 1, 86_400),
       sendsPerRecipient: r.int('MFA_RATE_SENDS_PER_RECIPIENT', 5, 1, 1_000_000_000),
       sendsPerRecipientWindowSeconds: r.int('MFA_RATE_SENDS_PER_RECIPIENT_WINDOW_SECONDS', 900, 1, 86_400),
+      failedChecksPerClient: r.int('MFA_RATE_FAILED_CHECKS_PER_CLIENT', 300, 1, 1_000_000_000),
+      failedChecksPerClientWindowSeconds: r.int('MFA_RATE_FAILED_CHECKS_PER_CLIENT_WINDOW_SECONDS', 60, 1, 86_400),
     },
     delivery,
     okta: {

@@ -33,6 +33,7 @@ import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
 import { Pruner } from './services/retention.js';
+import { FailedCheckLimit } from './services/failed-checks.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -60,7 +61,7 @@ export function masterSecret(config: Config): Buffer {
   try {
     return Buffer.from(readFileSync(path, 'utf8').trim(), 'base64');
   } catch {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     const secret = cryptoRandomBytes(32);
     // 'wx' fails if another process created it first; then read theirs so all share one secret.
     try {
@@ -131,7 +132,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const auditListeners: AuditListener[] = [];
     if (metrics) auditListeners.push(metrics.onDecision);
     if (events) auditListeners.push(events.enqueue);
-    const audit = new AuditTrail({
+    const trail = new AuditTrail({
       store,
       clock,
       randomBytes,
@@ -142,6 +143,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         logger.error({ error: (err as Error).message }, 'audit event not written; the request fails');
       },
     });
+    // Every service writes through this: a failed check is counted against its client once recorded.
+    const failedChecks = new FailedCheckLimit(counter, clock, config.rateLimits);
+    const audit = failedChecks.counting(trail);
     const gatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...(metrics ? { observer: metrics.onProviderCall } : {}) };
 
     const tokenService = new TokenService({
@@ -220,6 +224,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,
+      failedChecks,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       checkReady: async () => {

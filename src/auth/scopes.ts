@@ -21,12 +21,15 @@ export const IMPERSONATE_SCOPE = 'mfa:impersonate';
 
 /**
  * What a token acting for an identity (a personal client's, or one from token exchange) may do: the
- * identity's own verifications and security questions. Never configuration, administration or exchange;
- * on such a token sp:scopes:all stands for these only (docs/security.md, "Identity binding").
+ * identity's own verifications and security questions. Never configuration, administration, metrics or
+ * exchange; on such a token sp:scopes:all stands for these only (docs/security.md, "Identity binding").
  */
 export const IDENTITY_SCOPES: readonly string[] = ['idn:mfa:send', 'idn:mfa:poll', 'idn:mfa:verify', 'idn:mfa-kba:read', 'idn:mfa-kba:authenticate'];
 
-export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE];
+/** Reading GET /metrics (a Prometheus scraper's client); not implied by sp:scopes:all, never held by a personal client. */
+export const METRICS_SCOPE = 'mfa:metrics';
+
+export const KNOWN_SCOPES: readonly string[] = [...SPEC_SCOPES, ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE, METRICS_SCOPE];
 
 /** The scopes an identity-bound token holds out of these: sp:scopes:all spelled out, then cut to IDENTITY_SCOPES. */
 export function identityBound(scopes: readonly string[]): string[] {

@@ -85,6 +85,15 @@ export function maskAddress(address: string): string {
   return `${address.slice(0, 2)}${'*'.repeat(address.length - 4)}${address.slice(-2)}`;
 }
 
+/**
+ * A send answered as if a token went out although nothing was sent (an unknown or disabled alias, or no
+ * address for that delivery type). Counted like a real send wherever callers' questions could reach the
+ * count (metrics), so only the audit trail tells who exists.
+ */
+export function isUnaddressedSend(event: Pick<AuditEvent, 'operation' | 'outcome' | 'requestId'>): boolean {
+  return event.operation === 'send' && event.outcome === 'NOT_ENOUGH_DATA' && event.requestId !== null;
+}
+
 /** The event a decision becomes at `at` with `id`: address masked, reason trimmed to MAX_REASON_LENGTH. */
 export function toAuditEvent(decision: Decision, id: string, at: number): AuditEvent {
   const reason = decision.reason === null ? null : decision.reason.length > MAX_REASON_LENGTH ? `${decision.reason.slice(0, MAX_REASON_LENGTH - 1)}…` : decision.reason;

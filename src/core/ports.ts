@@ -180,6 +180,8 @@ export interface Store {
 
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /** The same counter read without a hit: 0 when it has no hits in the current window. */
+  peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
 
   // retention (docs/operations.md, "Retention")
   /**
@@ -205,6 +207,8 @@ export interface AuditSink {
 
 export interface RateCounter {
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+  /** Reads a counter without counting a hit (a limit checked before the work it limits is known to count). */
+  peek(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
   close(): Promise<void>;
 }
 

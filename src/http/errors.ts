@@ -101,6 +101,8 @@ export function handleError(error: FastifyError | ServiceError | Error, request:
  * The path is not echoed: it may be long and it is the attacker's text.
  */
 export function handleFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  // Sent before any hook runs, so the app's onSend hook does not add this here.
+  reply.header('x-content-type-options', 'nosniff');
   if (error.code === 'FST_ERR_MAX_PARAM_LENGTH') return reply.code(414).send(errorBody(414, 'A path segment is too long.'));
   if (error.code === 'FST_ERR_BAD_URL') return reply.code(400).send(errorBody(400, 'The request path is not valid percent-encoding.'));
   return handleError(error, request, reply);
@@ -117,7 +119,7 @@ export function handleClientError(error: Error & { code?: string }, socket: Sock
   const text = status === 408 ? 'The request did not arrive in time.' : status === 431 ? 'The request headers are too large.' : 'The request is not valid HTTP.';
   const body = JSON.stringify(errorBody(status, text));
   if (socket.writable) {
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }
   socket.destroy(error);
 }

@@ -3,8 +3,12 @@
 // the observers the runtime hands to the audit trail, the sender and the provider gateways.
 // Labels hold only bounded values (route patterns, methods, outcomes): never an alias, address or URL.
 import type { FastifyInstance } from 'fastify';
+import type { AccessTokens } from '../auth/access-tokens.js';
+import { METRICS_SCOPE } from '../auth/scopes.js';
+import { bearerAuth } from './auth.js';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AuditEvent } from '../core/audit.js';
+import { isUnaddressedSend, type AuditEvent } from '../core/audit.js';
+import { DELIVERY_ROUTES } from '../core/model.js';
 import type { Message, Sender } from '../core/ports.js';
 import type { GatewayCall } from '../providers/gateway.js';
 
@@ -37,19 +41,34 @@ export class Metrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Adds the request hooks and GET /metrics; call before any route is registered so every route is counted. */
-  instrument(app: FastifyInstance): void {
+  /**
+   * Adds the request hooks and GET /metrics; call before any route is registered so every route is
+   * counted. The metrics are served only to a bearer token holding mfa:metrics: what they count (sends,
+   * checks, deliveries, provider calls) is for the operator's scraper, not for API callers.
+   */
+  instrument(app: FastifyInstance, tokens: AccessTokens): void {
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
       const method = request.method;
       this.httpRequests.inc({ method, route, status_code: String(reply.statusCode) });
       this.httpDuration.observe({ method, route }, reply.elapsedTime / 1000);
     });
-    app.get('/metrics', async (_request, reply) => reply.type(this.registry.contentType).send(await this.registry.metrics()));
+    app.get('/metrics', { onRequest: bearerAuth(tokens), config: { scopes: [METRICS_SCOPE] } }, async (_request, reply) =>
+      reply.type(this.registry.contentType).header('cache-control', 'no-store').send(await this.registry.metrics()),
+    );
   }
 
-  /** The audit trail's listener. */
+  /**
+   * The audit trail's listener. A send answered as sent although nothing went out (no such alias, no
+   * address) is counted as the caller saw it, a SENT decision and a sent message, so that diffing the
+   * metrics around one send tells no more than the answer did.
+   */
   readonly onDecision = (event: AuditEvent): void => {
+    if (isUnaddressedSend(event)) {
+      this.verifications.inc({ method: event.method, outcome: 'SENT' });
+      if (event.deliveryType) this.deliveries.inc({ channel: DELIVERY_ROUTES[event.deliveryType].channel, result: 'sent' });
+      return;
+    }
     this.verifications.inc({ method: event.method, outcome: event.outcome });
   };
 

@@ -1,5 +1,6 @@
 // The OpenAPI document at /openapi.json: the official operations this server serves, under /v3 and
 // /beta, plus the extensions (OAuth token endpoint, operator API, health) described in our own words.
+import { createHash } from 'node:crypto';
 import { officialOperation, officialSpec } from './spec.js';
 
 /** Official operations served so far, by path and HTTP method. */
@@ -104,7 +105,7 @@ const EXTENSIONS: Record<string, Json> = {
       responses: { '200': { description: 'Audit events; addresses masked.' }, '400': { description: 'A filter is not valid.' } },
     },
   },
-  '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (when MFA_METRICS_ENABLED)', security: [], responses: { '200': { description: 'Prometheus text format.' } } } },
+  '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (scope mfa:metrics; when MFA_METRICS_ENABLED)', responses: { '200': { description: 'Prometheus text format.' }, '401': { description: 'No valid bearer token.' }, '403': { description: 'The token lacks mfa:metrics.' } } } },
 };
 
 export function servedOpenApi(publicUrl: string): Json {
@@ -136,6 +137,20 @@ export function servedOpenApi(publicUrl: string): Json {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
+const DOCS_STYLE = 'body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}td{padding:.2rem .8rem;border-bottom:1px solid #ddd}';
+
+/**
+ * The Content-Security-Policy of the docs page: nothing loads but its one inline style (allowed by its
+ * hash), no script runs, no form posts, and no other site may frame it (clickjacking).
+ */
+export const DOCS_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src 'sha256-${createHash('sha256').update(DOCS_STYLE).digest('base64')}'`,
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
 /** A plain page listing every served operation, readable without any script or outside asset. */
 export function docsPage(document: Json): string {
   const rows: string[] = [];
@@ -145,7 +160,7 @@ export function docsPage(document: Json): string {
     }
   }
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>mfa-controller API</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:70rem}td{padding:.2rem .8rem;border-bottom:1px solid #ddd}</style></head>
+<style>${DOCS_STYLE}</style></head>
 <body><h1>mfa-controller API</h1><p>The full description is at <a href="/openapi.json">/openapi.json</a>.</p>
 <table><thead><tr><th>Method</th><th>Path</th><th>Summary</th></tr></thead><tbody>${rows.join('')}</tbody></table></body></html>`;
 }

@@ -8,6 +8,9 @@ export class StoreRateCounter implements RateCounter {
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     return this.store.hitCounter(key, windowMs, now);
   }
+  peek(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    return this.store.peekCounter(key, windowMs, now);
+  }
   async close(): Promise<void> {}
 }
 
@@ -28,6 +31,12 @@ export class RedisRateCounter implements RateCounter {
     const count = Number(results?.[0]?.[1] ?? 0);
     if (results?.[0]?.[0]) throw results[0][0];
     return { count, resetAt: (window + 1) * windowMs };
+  }
+
+  async peek(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const window = Math.floor(now / windowMs);
+    const value = await this.redis.get(`${this.prefix}${key}:${window}`);
+    return { count: Number(value ?? 0), resetAt: (window + 1) * windowMs };
   }
 
   async ping(): Promise<void> {

@@ -533,6 +533,13 @@ export class SqlStore implements Store {
     return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
   }
 
+  async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const row = await this.db.get<{ count: number; window_started_at: number }>('SELECT count, window_started_at FROM rate_counters WHERE key = ?', [key]);
+    // The same expiry rule as hitCounter: a window that started windowMs ago or earlier is over.
+    if (!row || Number(row.window_started_at) <= now - windowMs) return { count: 0, resetAt: now + windowMs };
+    return { count: Number(row.count), resetAt: Number(row.window_started_at) + windowMs };
+  }
+
   // retention
 
   async prune(policy: RetentionPolicy): Promise<PruneResult | undefined> {

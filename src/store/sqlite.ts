@@ -3,7 +3,7 @@
 // process share the gate too: one waiting on the other's write lock would block the event loop the
 // other needs to finish its transaction.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Param, SqlDriver, SqlExecutor } from './driver.js';
 
@@ -17,6 +17,26 @@ let memoryDatabases = 0;
 /** Transactions committed together at most; bounds how long one commit holds the write lock. */
 const MAX_BATCH = 64;
 
+/**
+ * The database holds token verifiers, sealed provider secrets and signing keys: only the service's user
+ * may read it, whichever process (server or CLI) opens it first. A directory it creates is 0700; the
+ * file is created 0600 before SQLite opens it, since SQLite gives its -wal and -shm files the mode of
+ * the database file; and files left readable by others (an earlier version made them 0644) are narrowed.
+ */
+function makePrivate(path: string): void {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`, `${path}-journal`]) {
+    try {
+      const mode = statSync(file).mode & 0o777;
+      if (mode & 0o077) chmodSync(file, mode & 0o700);
+    } catch (err) {
+      // Absent (not created yet), or owned by another user: the latter is the operator's arrangement.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && (err as NodeJS.ErrnoException).code !== 'EPERM') throw err;
+    }
+  }
+}
+
 export class SqliteDriver implements SqlDriver {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -26,7 +46,7 @@ export class SqliteDriver implements SqlDriver {
   private readonly direct: SqlExecutor;
 
   constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    if (path !== ':memory:') makePrivate(path);
     const file = path === ':memory:' ? `:memory:#${++memoryDatabases}` : resolve(path);
     let gate = gatesByFile.get(file);
     if (!gate) gatesByFile.set(file, (gate = { current: undefined }));

@@ -31,8 +31,13 @@ function parse(text: string): Map<string, number> {
   return samples;
 }
 
+const scrapers = new WeakMap<TestServer, string>();
+
+/** GET /metrics as a scraper would: with a token holding mfa:metrics (one per server, fetched once). */
 async function scrape(server: TestServer): Promise<{ text: string; samples: Map<string, number> }> {
-  const response = await fetch(`${server.baseUrl}/metrics`);
+  let bearer = scrapers.get(server);
+  if (!bearer) scrapers.set(server, (bearer = await server.accessToken(['mfa:metrics'])));
+  const response = await fetch(`${server.baseUrl}/metrics`, { headers: { authorization: `Bearer ${bearer}` } });
   assert.equal(response.status, 200);
   assert.match(response.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
   const text = await response.text();

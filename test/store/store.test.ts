@@ -556,6 +556,17 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.hitCounter('ip:1', windowMs, T0 + 1200), { count: 2, resetAt: T0 + 2000 });
   });
 
+  it('peekCounter reads a counter without counting, and 0 once its window is over', async () => {
+    const windowMs = 1000;
+    assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0), { count: 0, resetAt: T0 + 1000 });
+    await store.hitCounter('peek:1', windowMs, T0);
+    await store.hitCounter('peek:1', windowMs, T0 + 100);
+    assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0 + 500), { count: 2, resetAt: T0 + 1000 });
+    assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0 + 500), { count: 2, resetAt: T0 + 1000 });
+    assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0 + 1000), { count: 0, resetAt: T0 + 2000 });
+    assert.deepEqual(await store.hitCounter('peek:1', windowMs, T0 + 999), { count: 3, resetAt: T0 + 1000 });
+  });
+
   // concurrency: the database, not the caller, decides who wins
 
   it('50 concurrent wrong guesses with 5 tries: exactly 5 are counted (brute force under concurrency)', async () => {

@@ -21,7 +21,7 @@ export function duoRoutes(service: DuoService): FastifyPluginAsync {
     app.post<{ Body: { userId: string; signedResponse: string } }>(
       '/mfa/duo-web/verify',
       {
-        config: { scopes: ['idn:mfa:verify'] },
+        config: { scopes: ['idn:mfa:verify'], limitsFailedChecks: true },
         schema: { body: schemaOf('DuoVerificationRequest'), response: { 200: schemaOf('VerificationResponse') } },
       },
       async (request) => service.verify(principalOf(request).clientId, request.body.userId, request.body.signedResponse),

@@ -7,6 +7,8 @@ import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
 import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { actingIdentityOf, bearerAuth, identityBinding, principalOf } from '../auth.js';
+import { boundUserFields, failedCheckGate } from '../bounds.js';
+import type { FailedCheckLimit } from '../../services/failed-checks.js';
 import { schemaOf } from '../spec.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
@@ -20,6 +22,8 @@ export interface MfaRoutesDeps {
   readonly pollers: Readonly<Partial<Record<Method, ProviderPoller>>>;
   /** Routes of the provider methods (Duo, Okta, RSA), registered behind the same bearer check. */
   readonly methodRoutes: readonly FastifyPluginAsync[];
+  /** The per-client budget of failed checks, applied to routes marked `limitsFailedChecks`. */
+  readonly failedChecks: FailedCheckLimit;
 }
 
 const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
@@ -35,7 +39,10 @@ const METHOD_PARAM = {
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
+  // Before any route below (and the method routes' plugins) is added, so they apply to every one.
+  app.addHook('onRoute', boundUserFields);
   app.addHook('preHandler', identityBinding(deps.store));
+  app.addHook('preHandler', failedCheckGate(deps.failedChecks));
   await app.register(providerRoutes, deps.providers);
   for (const routes of deps.methodRoutes) await app.register(routes);
 
@@ -54,7 +61,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
   app.post<{ Body: { token: string; userAlias: string; deliveryType: DeliveryType } }>(
     '/mfa/token/authenticate',
     {
-      config: { scopes: ['idn:mfa:verify'] },
+      config: { scopes: ['idn:mfa:verify'], limitsFailedChecks: true },
       schema: { body: schemaOf('TokenAuthRequest'), response: { 200: schemaOf('TokenAuthResponse') } },
     },
     async (request) => {
@@ -93,7 +100,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
   app.post<{ Body: KbaAnswerItem[] }>(
     '/mfa/kba/authenticate',
     {
-      config: { scopes: ['idn:mfa-kba:authenticate'] },
+      config: { scopes: ['idn:mfa-kba:authenticate'], limitsFailedChecks: true },
       schema: { body: ANSWERS_BODY, response: { 200: schemaOf('KbaAuthResponse') } },
     },
     async (request, reply) => {

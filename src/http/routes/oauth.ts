@@ -92,10 +92,17 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     const client = await authenticateClient(deps.store, clientId, clientSecret);
     if (!client) return oauthError(reply, 'invalid_client', 'client authentication failed');
 
-    // A personal client, and any exchanged token, acts for an identity and holds identity-bound scopes only.
+    // One scope parameter, a string (RFC 6749 §3.3). A repeated or array `scope` is refused: read as
+    // "absent" it would grant every scope of the client.
+    const scopeParam = body['scope'];
+    if (scopeParam !== undefined && typeof scopeParam !== 'string') {
+      return oauthError(reply, 'invalid_scope', 'scope must be given once, as one space-separated string');
+    }
+    // A personal client, and any exchanged token, acts for an identity and holds identity-bound scopes only
+    // (never exchange, administration, configuration or metrics).
     const actsForIdentity = client.identityId !== null || grantType === TOKEN_EXCHANGE_GRANT;
     const grantable = actsForIdentity ? identityBound(client.scopes) : client.scopes;
-    const requested = field(body, 'scope')?.split(' ').filter(Boolean);
+    const requested = scopeParam?.split(' ').filter(Boolean);
     const scopes = requested ? [...new Set(requested)] : grantable;
     // A requested scope is within the grant when the client holds it or a scope implying it (sp:scopes:all).
     const beyond = scopes.filter((s) => !allows(grantable, [s]));

@@ -12,7 +12,7 @@ export function oktaRoutes(service: OktaVerifyService): FastifyPluginAsync {
     app.post<{ Body: { userId: string } }>(
       '/mfa/okta-verify/verify',
       {
-        config: { scopes: ['idn:mfa:verify'], userAttributeOf: 'okta-verify' },
+        config: { scopes: ['idn:mfa:verify'], userAttributeOf: 'okta-verify', limitsFailedChecks: true },
         schema: { body: schemaOf('OktaVerificationRequest'), response: { 200: schemaOf('VerificationResponse') } },
       },
       async (request, reply) => {

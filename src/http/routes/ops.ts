@@ -1,7 +1,7 @@
 // Operational endpoints: liveness, readiness, the JWKS, and the description of what is served.
 import type { FastifyPluginAsync } from 'fastify';
 import type { KeyRing } from '../../auth/keyring.js';
-import { servedOpenApi, docsPage } from '../openapi.js';
+import { DOCS_CONTENT_SECURITY_POLICY, servedOpenApi, docsPage } from '../openapi.js';
 
 export interface OpsRoutesDeps {
   readonly keys: KeyRing;
@@ -27,5 +27,11 @@ export const opsRoutes: FastifyPluginAsync<OpsRoutesDeps> = async (app, deps) =>
 
   const document = servedOpenApi(deps.publicUrl);
   app.get('/openapi.json', async () => document);
-  app.get('/docs', async (_request, reply) => reply.type('text/html; charset=utf-8').send(docsPage(document)));
+  const page = docsPage(document);
+  app.get('/docs', async (_request, reply) =>
+    reply
+      .type('text/html; charset=utf-8')
+      .headers({ 'content-security-policy': DOCS_CONTENT_SECURITY_POLICY, 'x-frame-options': 'DENY', 'referrer-policy': 'no-referrer' })
+      .send(page),
+  );
 };

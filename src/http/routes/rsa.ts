@@ -25,7 +25,7 @@ export function rsaRoutes(service: RsaService): FastifyPluginAsync {
     app.post<{ Body: RsaStartInput }>(
       '/mfa/rsa/verify',
       {
-        config: { scopes: ['idn:mfa:verify'] },
+        config: { scopes: ['idn:mfa:verify'], limitsFailedChecks: true },
         schema: { body: RSA_VERIFY_BODY, response: { 200: schemaOf('VerificationResponse') } },
       },
       async (request) => service.start(principalOf(request).clientId, request.body),
