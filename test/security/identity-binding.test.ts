@@ -181,6 +181,19 @@ describeEachDatabase('Identity binding', ({ postgres }) => {
     assert.equal(asked.body['error'], 'invalid_scope');
   });
 
+  it('token exchange refuses a subject_token longer than an alias may be', async () => {
+    const service = await server.client(['idn:mfa:send', 'mfa:impersonate'], 'service');
+    const answer = await tokenFor(server, {
+      grant_type: TOKEN_EXCHANGE_GRANT,
+      client_id: service.clientId,
+      client_secret: service.clientSecret,
+      subject_token: 'a'.repeat(257),
+      subject_token_type: IDENTITY_ALIAS_TOKEN_TYPE,
+    });
+    assert.equal(answer.status, 400);
+    assert.equal(answer.body['error_description'], 'subject_token is longer than 256 characters');
+  });
+
   it('a token acting for one identity cannot poll another identity\'s verification started by the same service', async () => {
     const alice = await personal();
     const bob = await personal();

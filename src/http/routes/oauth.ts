@@ -127,6 +127,8 @@ export const oauthRoutes: FastifyPluginAsync<OAuthRoutesDeps> = async (app, deps
     const subjectToken = field(body, 'subject_token');
     const subjectTokenType = field(body, 'subject_token_type');
     if (!subjectToken || !subjectTokenType) return oauthError(reply, 'invalid_request', 'subject_token and subject_token_type are required');
+    // An alias is at most 256 characters everywhere in the API (docs/security.md).
+    if (subjectToken.length > 256) return oauthError(reply, 'invalid_request', 'subject_token is longer than 256 characters');
     if (subjectTokenType !== IDENTITY_ALIAS_TOKEN_TYPE) {
       return oauthError(reply, 'invalid_request', `subject_token_type must be ${IDENTITY_ALIAS_TOKEN_TYPE}`);
     }
