@@ -77,7 +77,7 @@ export class OktaClient {
 
   /** getUser: Okta accepts a login (URL-encoded) where the id goes. */
   getUser(idOrLogin: string): Promise<OktaUser> {
-    return this.gateway.call('getUser', (signal) => this.request<OktaUser>('GET', `/api/v1/users/${encodeURIComponent(idOrLogin)}`, { signal }), true);
+    return this.gateway.call('getUser', (signal) => this.request<OktaUser>('GET', `/api/v1/users/${encodeURIComponent(idOrLogin)}`, { signal }, isUser, 'a User'), true);
   }
 
   /**
@@ -85,11 +85,11 @@ export class OktaClient {
    * configuration test: made even while the circuit is open.
    */
   listOneUser(): Promise<OktaUser[]> {
-    return this.gateway.call('listUsers', (signal) => this.request<OktaUser[]>('GET', '/api/v1/users?limit=1', { signal }), true, { probe: true });
+    return this.gateway.call('listUsers', (signal) => this.request<OktaUser[]>('GET', '/api/v1/users?limit=1', { signal }, Array.isArray, 'a list of Users'), true, { probe: true });
   }
 
   listFactors(userId: string): Promise<OktaFactor[]> {
-    return this.gateway.call('listFactors', (signal) => this.request<OktaFactor[]>('GET', `/api/v1/users/${encodeURIComponent(userId)}/factors`, { signal }), true);
+    return this.gateway.call('listFactors', (signal) => this.request<OktaFactor[]>('GET', `/api/v1/users/${encodeURIComponent(userId)}/factors`, { signal }, isFactorList, 'a list of Factors'), true);
   }
 
   /** Issues the push. Never retried. */
@@ -101,7 +101,7 @@ export class OktaClient {
           signal,
           headers: { 'x-forwarded-for': options.xForwardedFor, 'user-agent': options.userAgent },
           ...(options.useNumberMatchingChallenge ? { body: { useNumberMatchingChallenge: true } } : {}),
-        }),
+        }, isObject, 'a push transaction'),
       false,
     );
     return toTransaction(body);
@@ -109,7 +109,7 @@ export class OktaClient {
 
   async getTransaction(userId: string, factorId: string, transactionId: string): Promise<OktaPushTransaction> {
     const path = `/api/v1/users/${encodeURIComponent(userId)}/factors/${encodeURIComponent(factorId)}/transactions/${encodeURIComponent(transactionId)}`;
-    const body = await this.gateway.call('getFactorTransactionStatus', (signal) => this.request<RawTransaction>('GET', path, { signal }), true);
+    const body = await this.gateway.call('getFactorTransactionStatus', (signal) => this.request<RawTransaction>('GET', path, { signal }, isObject, 'a push transaction'), true);
     return toTransaction(body);
   }
 
@@ -117,6 +117,8 @@ export class OktaClient {
     method: 'GET' | 'POST',
     path: string,
     options: { signal: AbortSignal; headers?: Record<string, string>; body?: unknown },
+    accepts: (value: unknown) => boolean,
+    what: string,
   ): Promise<T> {
     const url = new URL(`${this.baseUrl}${path}`);
     const response = await this.fetchImpl(url, {
@@ -132,8 +134,9 @@ export class OktaClient {
     });
     const text = await response.text();
     if (!response.ok) throw errorFrom(response, text, method, url.host, this.now());
+    let parsed: unknown;
     try {
-      return JSON.parse(text) as T;
+      parsed = JSON.parse(text);
     } catch {
       throw new ProviderError(`Okta at ${url.host} answered HTTP ${response.status} with a body that is not JSON`, {
         status: response.status,
@@ -142,8 +145,17 @@ export class OktaClient {
         detail: text.slice(0, 200),
       });
     }
+    // Whatever answered is not trusted to be Okta: an answer of the wrong shape is a failure, not a crash.
+    if (!accepts(parsed)) {
+      throw new ProviderError(`Okta at ${url.host} answered with something that is not ${what}`, { status: response.status, outage: true, detail: text.slice(0, 200) });
+    }
+    return parsed as T;
   }
 }
+
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isUser = (value: unknown): boolean => isObject(value) && typeof (value as { id?: unknown }).id === 'string';
+const isFactorList = (value: unknown): boolean => Array.isArray(value) && value.every(isObject);
 
 interface RawTransaction {
   readonly factorResult?: string;

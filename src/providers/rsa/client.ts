@@ -108,28 +108,49 @@ export class RsaClient {
         detail: text.slice(0, 200),
       });
     }
-    if (!isAuthnResponse(parsed)) {
+    const answer = authnResponseOf(parsed);
+    if (!answer) {
       throw new ProviderError(`RSA SecurID at ${url.host} answered with something that is not an AuthNResponse`, { status: response.status, outage: true, detail: text.slice(0, 200) });
     }
     // An answer to another message would mean a mixed-up exchange: do not act on it.
-    const inResponseTo = parsed.context.inResponseTo;
+    const inResponseTo = answer.context.inResponseTo;
     if (messageId !== undefined && inResponseTo !== undefined && inResponseTo !== messageId) {
-      throw new ProviderError('RSA SecurID answered a different message', { status: response.status, code: 'MESSAGE_MISMATCH' });
+      throw new ProviderError(`RSA SecurID at ${url.host} answered a different message`, { status: response.status, code: 'MESSAGE_MISMATCH' });
     }
-    return parsed;
+    return answer;
   }
 }
 
-function isAuthnResponse(value: unknown): value is RsaAuthnResponse {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  if (typeof record['attemptResponseCode'] !== 'string') return false;
-  const context = record['context'];
-  if (context === undefined) {
-    (record as { context: object }).context = {};
-    return true;
-  }
-  return typeof context === 'object' && context !== null;
+// Whatever answered is not trusted to be RSA: the answer is rebuilt from the fields of the expected
+// types only, so the decisions in src/core/rsa.ts never meet a string where they expect a list.
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+const list = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.map(record).filter((r) => r !== undefined) : []);
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const strings = <K extends string>(from: Record<string, unknown>, keys: readonly K[]): Partial<Record<K, string>> =>
+  Object.fromEntries(keys.flatMap((key) => (text(from[key]) === undefined ? [] : [[key, text(from[key])]]))) as Partial<Record<K, string>>;
+
+function authnResponseOf(value: unknown): RsaAuthnResponse | undefined {
+  const root = record(value);
+  const attemptResponseCode = text(root?.['attemptResponseCode']);
+  if (!root || attemptResponseCode === undefined) return undefined;
+  if (root['context'] !== undefined && !record(root['context'])) return undefined;
+  const challenges = list(record(root['challengeMethods'])?.['challenges']).map((challenge) => ({
+    requiredMethods: list(challenge['requiredMethods']).map((method) => ({
+      ...strings(method, ['methodId']),
+      versions: list(method['versions']).map((version) => ({
+        ...strings(version, ['referenceId']),
+        methodAttributes: list(version['methodAttributes']).map((attribute) => strings(attribute, ['name'])),
+      })),
+    })),
+  }));
+  return {
+    context: strings(record(root['context']) ?? {}, ['authnAttemptId', 'messageId', 'inResponseTo']),
+    attemptResponseCode,
+    ...strings(root, ['attemptReasonCode']),
+    credentialValidationResults: list(root['credentialValidationResults']).map((result) => strings(result, ['methodId', 'methodResponseCode', 'methodReasonCode'])),
+    challengeMethods: { challenges },
+  };
 }
 
 /** RSA's refusal or failure by class and status; its body goes to the log only. */
