@@ -308,4 +308,40 @@ describe('Okta Verify push: timeouts and the circuit', () => {
     assert.equal(s.okta.calls.length, calls, 'no call reached Okta while the circuit is open');
     s.okta.failWith(undefined);
   });
+
+  /** Fails Okta until the circuit opens (a verify answers "unavailable"), then lets Okta work again. */
+  async function openTheCircuit(login: string): Promise<void> {
+    s.okta.failWith(UNAVAILABLE);
+    for (let i = 0; i < 6; i++) {
+      if (/unavailable/.test((await verify(s, login)).body.error)) break;
+    }
+    s.okta.failWith(undefined);
+    assert.match((await verify(s, login)).body.error, /unavailable/, 'the circuit is open');
+  }
+  const test = async () => (await (await fetch(`${s.server.baseUrl}/v3/mfa/okta-verify/test`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { state: string; error?: string };
+
+  it('GET /test calls Okta even while the circuit is open, and its answer is the real one', async () => {
+    s.okta.addUser('probe@example.com');
+    await openTheCircuit('probe@example.com');
+    s.okta.failWith(UNAVAILABLE);
+    const listed = s.okta.count(/\/api\/v1\/users\?limit=1/);
+    const down = await test();
+    assert.equal(down.state, 'FAILED');
+    assert.match(down.error ?? '', /failed \(HTTP 503, E0000009\)/, 'the cause, not the circuit');
+    assert.ok(s.okta.count(/\/api\/v1\/users\?limit=1/) > listed, 'Okta was called');
+
+    s.okta.failWith(undefined);
+    assert.deepEqual(await test(), { state: 'SUCCESS' });
+    assert.equal((await verify(s, 'probe@example.com')).body.status, 'PENDING', 'a successful test closed the circuit');
+  });
+
+  it('a saved configuration closes the circuit at once (no waiting out the cool-down)', async () => {
+    s.okta.addUser('fixed@example.com');
+    await openTheCircuit('fixed@example.com');
+    await configure(s.server, s.token, { host: s.okta.url, accessKey: s.okta.token });
+    const pushes = s.okta.count(PUSHES);
+    const after = await verify(s, 'fixed@example.com');
+    assert.equal(after.body.status, 'PENDING', after.body.error);
+    assert.equal(s.okta.count(PUSHES), pushes + 1);
+  });
 });
