@@ -24,7 +24,7 @@ export type TransportFailure =
   | 'too-large';
 
 const CAUSES: Readonly<Record<TransportFailure, string>> = {
-  blocked: 'the address is not allowed',
+  blocked: 'the destination is not allowed',
   dns: 'the name does not resolve (DNS)',
   refused: 'connection refused',
   unreachable: 'network unreachable',

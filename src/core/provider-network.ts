@@ -108,9 +108,9 @@ export function isBlockedAddress(address: string): boolean {
 export function providerUrlProblem(url: URL, policy: ProviderNetworkPolicy): string | undefined {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') return `only https is allowed, not ${url.protocol.replace(/:$/, '')}`;
   if (policy.allowPrivateHosts) return undefined;
-  if (url.protocol === 'http:') return `only https is allowed (plain http needs ${PRIVATE_HOSTS_SETTING}=true)`;
+  if (url.protocol === 'http:') return `only https is allowed; plain http needs ${PRIVATE_HOSTS_SETTING}=true`;
   const literal = url.hostname.replace(/^\[|\]$/g, '');
-  if (isIP(literal) && isBlockedAddress(literal)) return `${literal} is not a public address (allowed only with ${PRIVATE_HOSTS_SETTING}=true)`;
+  if (isIP(literal) && isBlockedAddress(literal)) return `${literal} is not a public address; allowed only with ${PRIVATE_HOSTS_SETTING}=true`;
   return undefined;
 }
 

@@ -107,7 +107,7 @@ export function providerFetch(policy: ProviderNetworkPolicy): GuardedFetch {
       request.on('error', (err: NodeJS.ErrnoException) => {
         if (init.signal.aborted) return fail('timeout', 'no answer within the timeout');
         const failure = transportFailureOf(err);
-        fail(failure, `${err.code ?? err.name}: ${err.message}`, failure === 'blocked' ? `not a public address; allowed only with ${PRIVATE_HOSTS_SETTING}=true` : undefined);
+        fail(failure, `${err.code ?? err.name}: ${err.message}`, failure === 'blocked' ? `it resolves to a non-public address; allowed only with ${PRIVATE_HOSTS_SETTING}=true` : undefined);
       });
       request.end(init.body);
     });
@@ -143,12 +143,12 @@ function readAnswer(response: IncomingMessage, url: URL, signal: AbortSignal): P
     response.on('end', () => {
       const headers = new Headers();
       for (let i = 0; i + 1 < response.rawHeaders.length; i += 2) headers.append(response.rawHeaders[i]!, response.rawHeaders[i + 1]!);
-      const empty = status === 204 || status === 205 || status < 200;
-      try {
-        resolve(new Response(empty ? null : Buffer.concat(chunks), { status: status < 200 ? 502 : status, headers }));
-      } catch (err) {
-        reject(err as Error);
+      if (status < 200 || status > 599) {
+        return reject(new ProviderTransportError('reset', url.host, undefined, `HTTP status ${status} is not one a provider answers`));
       }
+      // A Response with these statuses may not have a body.
+      const empty = status === 204 || status === 205;
+      resolve(new Response(empty ? null : Buffer.concat(chunks), { status, headers }));
     });
   });
 }

@@ -116,7 +116,7 @@ describe('without the opt-in, providers are https on public addresses only', () 
 
   it('a name that resolves to loopback is refused when connecting: no connection is made, for every provider and call', async () => {
     const host = `localhost:${local.port}`;
-    const refused = new RegExp(`could not be reached at localhost:${local.port}: the address is not allowed`);
+    const refused = new RegExp(`could not be reached at localhost:${local.port}: the destination is not allowed \\(it resolves to a non-public address`);
 
     assert.equal((await call(server, 'PUT', '/v3/mfa/okta-verify/config', manage, oktaConfig(host))).status, 200);
     const okta = await call(server, 'GET', '/v3/mfa/okta-verify/test', manage);
