@@ -81,6 +81,11 @@ export interface Config {
     readonly pollCacheMs: number;
     readonly timeoutMs: number;
   };
+  /**
+   * Provider hosts may be private, loopback or link-local addresses, and plain http (docs/providers.md,
+   * "Where providers may be"). Off: https to public addresses only.
+   */
+  readonly allowPrivateProviderHosts: boolean;
   /** The events webhook: every audit event POSTed, signed (docs/operations.md, "Events webhook"). Undefined: off. */
   readonly events: EventsSettings | undefined;
   /** GET /metrics (docs/operations.md, "Metrics"). */
@@ -317,6 +322,7 @@ export function loadConfig(env: Source = process.env): Config {
       pollCacheMs: r.int('MFA_OKTA_POLL_CACHE_MS', 1000, 0, 60_000),
       timeoutMs: r.int('MFA_OKTA_TIMEOUT_MS', 5000, 100, 60_000),
     },
+    allowPrivateProviderHosts: r.bool('MFA_ALLOW_PRIVATE_PROVIDER_HOSTS', false),
     events: eventsSettings(r),
     metrics: { enabled: r.bool('MFA_METRICS_ENABLED', true), processMetrics: r.bool('MFA_METRICS_PROCESS', true) },
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -28,6 +28,7 @@ import { rsaRoutes } from './http/routes/rsa.js';
 import { OktaVerifyService } from './services/okta.js';
 import { oktaRoutes } from './http/routes/okta.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
+import { providerFetch } from './providers/http.js';
 import { openStore } from './store/index.js';
 import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
@@ -174,13 +175,25 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
     // The outside-provider methods: each adds its tester, its poller (if its verifications are
     // answered later) and its routes here.
-    const providerConfigs = new ProviderConfigs(store, sealer, clock);
+    // Every provider call goes through one HTTP client that enforces where providers may be
+    // (docs/providers.md), and through its method's gateway; a saved configuration resets that circuit.
+    const fetchProvider = providerFetch({ allowPrivateHosts: config.allowPrivateProviderHosts });
+    closers.unshift(async () => fetchProvider.close());
+    const gateways: Record<ProviderMethod, ProviderGateway> = {
+      rsa: rsaGateway(clock, logger.child({ component: 'rsa' }), gatewayOptions),
+      'okta-verify': new ProviderGateway('okta', clock, { ...gatewayOptions, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
+      'duo-web': new ProviderGateway('duo', clock, gatewayOptions, logger.child({ component: 'duo' })),
+    };
+    const providerConfigs = new ProviderConfigs(store, sealer, clock, {
+      network: { allowPrivateHosts: config.allowPrivateProviderHosts },
+      onChange: (method) => gateways[method].reset(),
+    });
     const testers: Partial<Record<ProviderMethod, ProviderTester>> = {};
     const pollers: Partial<Record<Method, ProviderPoller>> = {};
     const methodRoutes: FastifyPluginAsync[] = [];
 
     // RSA SecurID push approval and tokencode (docs/rsa.md).
-    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: rsaGateway(clock, logger.child({ component: 'rsa' }), gatewayOptions), audit });
+    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: gateways.rsa, fetch: fetchProvider, audit });
     testers.rsa = rsa.test;
     pollers.rsa = rsa.poll;
     methodRoutes.push(rsaRoutes(rsa));
@@ -191,7 +204,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       clock,
       randomBytes,
       configs: providerConfigs,
-      gateway: new ProviderGateway('okta', clock, { ...gatewayOptions, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
+      gateway: gateways['okta-verify'],
+      fetch: fetchProvider,
       settings: config.okta,
       userAgent: 'mfa-controller/0.1.0 (Okta Verify push)',
       audit,
@@ -206,7 +220,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       clock,
       randomBytes,
       configs: providerConfigs,
-      authApi: new DuoAuthApi(new ProviderGateway('duo', clock, gatewayOptions, logger.child({ component: 'duo' })), clock),
+      authApi: new DuoAuthApi(gateways['duo-web'], clock, fetchProvider),
       replayKey: deriveKey(secret, 'duo-replay'),
       audit,
     });

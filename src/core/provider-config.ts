@@ -1,6 +1,7 @@
 // Configuration of the methods that rely on an outside service (Duo Web, Okta Verify, RSA SecurID), in
 // the spec's MfaDuoConfig / MfaOktaConfig shape: which fields are secret, how they are shown, how a PUT
 // that echoes a masked value keeps the stored secret, and what each method requires.
+import { providerUrlProblem, type ProviderNetworkPolicy, STRICT_PROVIDER_NETWORK } from './provider-network.js';
 
 export const PROVIDER_METHODS = ['duo-web', 'okta-verify', 'rsa'] as const;
 export type ProviderMethod = (typeof PROVIDER_METHODS)[number];
@@ -64,25 +65,46 @@ export interface ProviderConfigInput {
   readonly configProperties?: Record<string, unknown> | null;
 }
 
+/** The same place to send requests to, as far as text can tell: `host` is the only field that decides it, for every method. */
+function sameDestination(stored: string | null | undefined, asked: string | null | undefined): boolean {
+  const canonical = (host: string | null | undefined) => (host ?? '').trim().replace(/\/+$/, '').toLowerCase();
+  return canonical(stored) !== '' && canonical(stored) === canonical(asked);
+}
+
 /**
  * The configuration a PUT asks for, or the reasons it is refused. A secret sent back exactly as the
- * GET masked it keeps the stored secret, so a client can round-trip the document it read.
+ * GET masked it keeps the stored secret, so a client can round-trip the document it read; but only to
+ * the same host: a secret is never sent to a host it was not entered for, so a PUT that changes the host
+ * must carry every secret in full.
  */
 export function applyConfigInput(
   method: ProviderMethod,
   input: ProviderConfigInput,
   existing: ProviderConfig | undefined,
   now: number,
+  network: ProviderNetworkPolicy = STRICT_PROVIDER_NETWORK,
 ): ProviderConfig | string[] {
   const problems: string[] = [];
   if (input.mfaMethod !== undefined && input.mfaMethod !== null && input.mfaMethod !== method) {
     problems.push(`mfaMethod: must be ${method} or left out, got ${input.mfaMethod}`);
   }
-  const accessKey = isMaskOf(input.accessKey, existing?.accessKey ?? undefined) ? existing!.accessKey : (input.accessKey ?? null);
+  const keepsDestination = sameDestination(existing?.host, input.host);
+  const echoedOnNewHost: string[] = [];
+  let accessKey = input.accessKey ?? null;
+  if (isMaskOf(input.accessKey, existing?.accessKey ?? undefined)) {
+    if (keepsDestination) accessKey = existing!.accessKey;
+    else echoedOnNewHost.push('accessKey');
+  }
   const properties: Record<string, unknown> = { ...(input.configProperties ?? {}) };
   for (const name of SECRET_PROPERTIES[method]) {
     const stored = existing?.configProperties[name];
-    if (isMaskOf(properties[name], typeof stored === 'string' ? stored : undefined)) properties[name] = stored;
+    if (isMaskOf(properties[name], typeof stored === 'string' ? stored : undefined)) {
+      if (keepsDestination) properties[name] = stored;
+      else echoedOnNewHost.push(`configProperties.${name}`);
+    }
+  }
+  for (const field of echoedOnNewHost) {
+    problems.push(`${field}: the host changed, so the secret must be sent in full, not masked (a stored secret never goes to a new host)`);
   }
   const config: ProviderConfig = {
     method,
@@ -93,21 +115,26 @@ export function applyConfigInput(
     configProperties: properties,
     updatedAt: now,
   };
-  if (config.host !== null && !isHost(config.host)) problems.push('host: must be a host name, optionally with a port, or an https URL');
+  if (config.host !== null) {
+    const problem = hostProblem(config.host, network);
+    if (problem) problems.push(`host: ${problem}`);
+  }
   if (config.enabled) problems.push(...requiredFor(config));
   return problems.length > 0 ? problems : config;
 }
 
-function isHost(value: string): boolean {
-  if (/^https?:\/\//i.test(value)) {
-    try {
-      new URL(value);
-      return true;
-    } catch {
-      return false;
-    }
+/** Why a host cannot be used, or undefined: a host name (https implied) or an https URL, never a blocked address. */
+function hostProblem(value: string, network: ProviderNetworkPolicy): string | undefined {
+  const invalid = 'must be a host name, optionally with a port, or an https URL';
+  const isUrl = /^[a-z][a-z0-9+.-]*:\/\//i.test(value);
+  if (!isUrl && !/^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$/.test(value)) return invalid;
+  let url: URL;
+  try {
+    url = new URL(isUrl ? value : `https://${value}`);
+  } catch {
+    return invalid;
   }
-  return /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(value);
+  return providerUrlProblem(url, network);
 }
 
 /** What an enabled method cannot work without. */

@@ -2,6 +2,7 @@
 // RSA is asked about, whether the push method is offered, where the push's referenceId is, and what
 // SailPoint status each answer means. No I/O here; the client and the service do the calling.
 import type { VerificationStatus } from './model.js';
+import { safeProviderCode } from './provider-network.js';
 import type { StatusView } from './token-rules.js';
 
 /** attemptResponseCode and methodResponseCode share this vocabulary. */
@@ -87,7 +88,9 @@ function methodResult(response: RsaAuthnResponse, methodId: string): string | un
 const final = (status: VerificationStatus, error: string | null): StatusView => ({ status, error });
 
 function errorText(response: RsaAuthnResponse): string {
-  const reason = response.attemptReasonCode ? ` (${response.attemptReasonCode})` : '';
+  // Only a code-shaped reason is shown: the caller must not read free text from whatever answered.
+  const code = safeProviderCode(response.attemptReasonCode);
+  const reason = code ? ` (${code})` : '';
   return `RSA SecurID reported an error${reason}.`;
 }
 

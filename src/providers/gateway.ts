@@ -1,8 +1,11 @@
 // Every call to an outside provider goes through a gateway: a timeout on each try, a bounded retry of
 // what the provider allows to be retried, and a circuit that stops calling a provider that is down.
-// What happened is logged by operation and outcome, never with request or response bodies.
+// What happened is logged by operation and outcome, never with request or response bodies (a
+// provider's own words on a failure, `detail`, go to the log and never to the caller).
 import { CLOSED, admit, afterFailure, afterSuccess, type CircuitPolicy, type CircuitState } from '../core/circuit.js';
+import { transportFailureText, type TransportFailure } from '../core/provider-failure.js';
 import type { Clock } from '../core/ports.js';
+import { ProviderTransportError } from './http.js';
 
 export class ProviderError extends Error {
   constructor(
@@ -18,6 +21,10 @@ export class ProviderError extends Error {
       readonly retryAfterMs?: number;
       /** A provider error code (Okta's errorCode, Twilio's code, ...). */
       readonly code?: string;
+      /** The cause when no usable answer came back (DNS, refused, TLS, timeout, ...). */
+      readonly transport?: TransportFailure;
+      /** For the log only: the provider's own message, a socket error. Never shown to callers. */
+      readonly detail?: string;
     } = {},
   ) {
     super(message);
@@ -36,6 +43,15 @@ export interface GatewayCall {
   /** `refused`: the circuit was open and no call was made. */
   readonly outcome: 'success' | 'failure' | 'refused';
   readonly durationMs: number;
+}
+
+/** How one call goes through the gateway. */
+export interface CallOptions {
+  /**
+   * Made even while the circuit is open (a configuration test: an operator asking whether the provider
+   * works must get the provider's answer, not the circuit's memory of it). Its outcome updates the circuit.
+   */
+  readonly probe?: boolean;
 }
 
 export interface GatewayOptions {
@@ -70,13 +86,13 @@ export class ProviderGateway {
    * Runs `work` with an abort signal that fires at the timeout. `idempotent` calls are retried on
    * retryable errors; others are tried once (a second push would reach the person twice).
    */
-  async call<T>(operation: string, work: (signal: AbortSignal) => Promise<T>, idempotent: boolean): Promise<T> {
+  async call<T>(operation: string, work: (signal: AbortSignal) => Promise<T>, idempotent: boolean, options: CallOptions = {}): Promise<T> {
     const tries = idempotent ? 1 + this.options.retries : 1;
     let lastError: ProviderError | undefined;
     for (let attempt = 1; attempt <= tries; attempt++) {
       const gate = admit(this.state, this.clock.now());
       this.state = gate.state;
-      if (!gate.allowed) {
+      if (!gate.allowed && !options.probe) {
         this.logger?.warn({ provider: this.provider, operation }, 'provider circuit open; call not made');
         this.options.observer?.({ provider: this.provider, operation, outcome: 'refused', durationMs: 0 });
         throw new ProviderError(`${this.provider} is unavailable (too many recent failures); try again shortly.`, { outage: true });
@@ -93,9 +109,19 @@ export class ProviderGateway {
         return result;
       } catch (err) {
         lastError = asProviderError(err, this.provider);
-        this.state = lastError.details.outage ? afterFailure(this.state, this.options.circuit, this.clock.now()) : afterSuccess();
+        this.state = this.stateAfter(lastError, !gate.allowed);
         this.logger?.warn(
-          { provider: this.provider, operation, attempt, durationMs: this.clock.now() - started, status: lastError.details.status, code: lastError.details.code, error: lastError.message },
+          {
+            provider: this.provider,
+            operation,
+            attempt,
+            durationMs: this.clock.now() - started,
+            status: lastError.details.status,
+            code: lastError.details.code,
+            cause: lastError.details.transport,
+            error: lastError.message,
+            ...(lastError.details.detail ? { detail: lastError.details.detail.slice(0, 500) } : {}),
+          },
           'provider call failed',
         );
         this.options.observer?.({ provider: this.provider, operation, outcome: 'failure', durationMs: this.clock.now() - started });
@@ -107,13 +133,41 @@ export class ProviderGateway {
     }
     throw lastError!;
   }
+
+  private stateAfter(error: ProviderError, bypassedOpenCircuit: boolean): CircuitState {
+    // No call reached the provider: nothing learnt about it.
+    if (error.details.transport === 'blocked') return this.state;
+    // A refusal is an answer: the provider is up.
+    if (!error.details.outage) return afterSuccess();
+    // A probe that fails while the circuit is open leaves it open (counting it would close it again).
+    if (bypassedOpenCircuit && this.state.kind === 'open') return this.state;
+    return afterFailure(this.state, this.options.circuit, this.clock.now());
+  }
+
+  /** Forgets past failures: the configuration changed, so they say nothing about the next call. */
+  reset(): void {
+    this.state = CLOSED;
+  }
 }
+
+/** Transport failures that a second try cannot mend: the configuration must change. */
+const NOT_RETRYABLE: ReadonlySet<TransportFailure> = new Set(['blocked', 'redirect', 'tls', 'too-large']);
 
 function asProviderError(err: unknown, provider: string): ProviderError {
   if (err instanceof ProviderError) return err;
+  if (err instanceof ProviderTransportError) {
+    const failure = err.failure;
+    return new ProviderError(transportFailureText(provider, err.host, failure, err.hint), {
+      transport: failure,
+      retryable: !NOT_RETRYABLE.has(failure),
+      // A refused destination is the configuration's fault, not the provider's: it does not open the circuit.
+      outage: failure !== 'blocked',
+      detail: err.detail,
+    });
+  }
   const name = (err as Error)?.name;
   if (name === 'TimeoutError' || name === 'AbortError') {
-    return new ProviderError(`${provider} did not answer in time`, { retryable: true, outage: true });
+    return new ProviderError(`${provider} did not answer in time`, { retryable: true, outage: true, transport: 'timeout' });
   }
-  return new ProviderError(`${provider} could not be reached`, { retryable: true, outage: true });
+  return new ProviderError(`${provider} could not be reached`, { retryable: true, outage: true, transport: 'reset', detail: (err as Error)?.message ?? String(err) });
 }

@@ -23,6 +23,7 @@ import type { ProviderConfig } from '../core/provider-config.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import { statusAt, type StatusView } from '../core/token-rules.js';
 import { ProviderError, type ProviderGateway } from '../providers/gateway.js';
+import type { ProviderFetch } from '../providers/http.js';
 import { OktaClient } from '../providers/okta/client.js';
 import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
 
@@ -47,6 +48,8 @@ export interface OktaVerifyDeps {
   readonly userAgent: string;
   /** Told when a push is sent, fails to start, or ends (seen by a poll); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
+  /** The HTTP client (src/providers/http.ts); the strict one when not given. */
+  readonly fetch?: ProviderFetch;
 }
 
 export interface OktaVerifyAnswer {
@@ -214,7 +217,7 @@ export class OktaVerifyService {
   }
 
   private client(config: ProviderConfig): OktaClient {
-    return new OktaClient(config.host ?? '', config.accessKey ?? '', this.deps.gateway, () => this.deps.clock.now());
+    return new OktaClient(config.host ?? '', config.accessKey ?? '', this.deps.gateway, () => this.deps.clock.now(), this.deps.fetch);
   }
 }
 

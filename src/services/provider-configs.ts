@@ -2,6 +2,7 @@
 import type { Sealer } from '../auth/seal.js';
 import { badRequest } from '../core/errors.js';
 import type { Clock, Store } from '../core/ports.js';
+import { STRICT_PROVIDER_NETWORK, type ProviderNetworkPolicy } from '../core/provider-network.js';
 import {
   applyConfigInput,
   joinSecrets,
@@ -19,11 +20,22 @@ export type ProviderTestResult = { readonly ok: true } | { readonly ok: false; r
 /** Asks the provider whether a configuration works (Duo's check, Okta's factor listing, RSA's initialize). */
 export type ProviderTester = (config: ProviderConfig) => Promise<ProviderTestResult>;
 
+export interface ProviderConfigsOptions {
+  /** Which hosts a PUT may name (src/core/provider-network.ts). */
+  readonly network?: ProviderNetworkPolicy;
+  /**
+   * Told after a configuration was saved or removed, so the method's circuit forgets failures that the
+   * old configuration caused. Must not throw.
+   */
+  readonly onChange?: (method: ProviderMethod) => void;
+}
+
 export class ProviderConfigs {
   constructor(
     private readonly store: Store,
     private readonly sealer: Sealer,
     private readonly clock: Clock,
+    private readonly options: ProviderConfigsOptions = {},
   ) {}
 
   async get(method: ProviderMethod): Promise<ProviderConfig | undefined> {
@@ -43,7 +55,7 @@ export class ProviderConfigs {
   }
 
   async put(method: ProviderMethod, input: ProviderConfigInput): Promise<Record<string, unknown>> {
-    const result = applyConfigInput(method, input, await this.get(method), this.clock.now());
+    const result = applyConfigInput(method, input, await this.get(method), this.clock.now(), this.options.network ?? STRICT_PROVIDER_NETWORK);
     if (Array.isArray(result)) throw badRequest(`The ${method} configuration was not saved.`, result);
     const { secrets, properties } = splitSecrets(result);
     await this.store.putProviderConfig({
@@ -55,6 +67,7 @@ export class ProviderConfigs {
       sealedSecrets: this.sealer.seal(JSON.stringify(secrets)),
       updatedAt: result.updatedAt,
     });
+    this.options.onChange?.(method);
     return publicView(result);
   }
 
@@ -62,6 +75,7 @@ export class ProviderConfigs {
   async delete(method: ProviderMethod): Promise<Record<string, unknown> | undefined> {
     const config = await this.get(method);
     if (!config || !(await this.store.deleteProviderConfig(method))) return undefined;
+    this.options.onChange?.(method);
     return publicView(config);
   }
 

@@ -27,6 +27,7 @@ import {
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import type { StatusView } from '../core/token-rules.js';
 import { ProviderError, ProviderGateway, type GatewayLogger } from '../providers/gateway.js';
+import type { ProviderFetch } from '../providers/http.js';
 import { RsaClient } from '../providers/rsa/client.js';
 import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
 
@@ -53,6 +54,8 @@ export interface RsaServiceDeps {
   readonly logger?: GatewayLogger;
   /** Told of every decision and of pushes sent (never the tokencode); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
+  /** The HTTP client (src/providers/http.ts); the strict one when not given. */
+  readonly fetch?: ProviderFetch;
 }
 
 /** How long RSA keeps a push attempt open, and how long we poll it (seconds). Overridable per configuration. */
@@ -83,7 +86,12 @@ export class RsaService {
   constructor(private readonly deps: RsaServiceDeps) {}
 
   private client(config: ProviderConfig): RsaClient {
-    return new RsaClient({ host: config.host ?? '', clientKey: config.accessKey ?? '', clientId: text(config, 'clientId') ?? '' }, this.deps.gateway, this.deps.randomBytes);
+    return new RsaClient(
+      { host: config.host ?? '', clientKey: config.accessKey ?? '', clientId: text(config, 'clientId') ?? '' },
+      this.deps.gateway,
+      this.deps.randomBytes,
+      this.deps.fetch,
+    );
   }
 
   /** POST /mfa/rsa/verify. */
@@ -223,14 +231,14 @@ export class RsaService {
     const client = this.client(config);
     let answer: RsaAuthnResponse;
     try {
-      answer = await client.initialize({ subjectName: text(config, 'testSubject') ?? DEFAULT_TEST_SUBJECT });
+      answer = await client.initialize({ subjectName: text(config, 'testSubject') ?? DEFAULT_TEST_SUBJECT }, { probe: true });
     } catch (err) {
       return { ok: false, reason: unreachable(err) };
     }
     const attemptId = answer.context.authnAttemptId;
     if (attemptId && (answer.attemptResponseCode === 'CHALLENGE' || answer.attemptResponseCode === 'IN_PROCESS')) {
       // Leave no open attempt behind; a failure here does not change the verdict.
-      await client.cancel(attemptId).catch(() => undefined);
+      await client.cancel(attemptId, 'USER_ACTION', { probe: true }).catch(() => undefined);
     }
     return { ok: true };
   };

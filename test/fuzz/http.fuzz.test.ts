@@ -1288,6 +1288,8 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       MFA_OKTA_PUSHES_PER_WINDOW: '1000000',
       MFA_OKTA_TIMEOUT_MS: '100',
       MFA_OKTA_POLL_CACHE_MS: '0',
+      // The providers are seeded with a local http address.
+      MFA_ALLOW_PRIVATE_PROVIDER_HOSTS: 'true',
     });
     const rt = await createRuntime(config, {
       logger: {

@@ -52,6 +52,8 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     MFA_SECRET: 'a'.repeat(64),
     MFA_PUBLIC_URL: 'http://127.0.0.1',
     MFA_TOKEN_RESEND_INTERVAL_SECONDS: '0',
+    // Test providers are local fakes on 127.0.0.1 over http; test/security/provider-ssrf.test.ts turns it off.
+    MFA_ALLOW_PRIVATE_PROVIDER_HOSTS: 'true',
     ...(postgresUrl ? { MFA_DATABASE_URL: postgresUrl } : {}),
     ...options.env,
   });

@@ -7,6 +7,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { ProviderGateway } from '../../src/providers/gateway.js';
+import { providerFetch } from '../../src/providers/http.js';
 import { DuoAuthApi, canonicalParams, duoBaseUrl, rfc2822Date, signedHeaders } from '../../src/providers/duo/auth-api.js';
 import { startServer, type TestServer } from '../helpers/server.js';
 
@@ -70,6 +71,8 @@ async function startFakeDuo(ikey: string, skey: string): Promise<FakeDuo> {
 }
 
 const clock = { now: () => Date.now() };
+/** The fake listens on 127.0.0.1 over http: allowed only with the opt-in. */
+const localFetch = providerFetch({ allowPrivateHosts: true });
 const fastGateway = () => new ProviderGateway('duo', clock, { timeoutMs: 1000, retries: 1, retryDelayMs: 10, circuit: { failureThreshold: 100, coolDownMs: 1000 } });
 
 describe('Duo Auth API signing', () => {
@@ -110,33 +113,34 @@ describe('DuoAuthApi.check against a local Duo', () => {
   after(() => duo.close());
 
   it('SUCCESS when Duo accepts the signed check', async () => {
-    const api = new DuoAuthApi(fastGateway(), clock);
+    const api = new DuoAuthApi(fastGateway(), clock, localFetch);
     assert.deepEqual(await api.check({ host: duo.url, ikey: IKEY, skey: SKEY }), { ok: true });
     const last = duo.seen.at(-1)!;
     assert.equal(last.method, 'GET');
     assert.equal(last.path, '/auth/v2/check');
   });
 
-  it('FAILED with Duo\'s message when the secret key is wrong', async () => {
-    const api = new DuoAuthApi(fastGateway(), clock);
+  it('FAILED naming the keys and Duo\'s code when the secret key is wrong, never Duo\'s message', async () => {
+    const api = new DuoAuthApi(fastGateway(), clock, localFetch);
     const result = await api.check({ host: duo.url, ikey: IKEY, skey: 'f'.repeat(40) });
     assert.equal(result.ok, false);
-    assert.match((result as { reason: string }).reason, /Invalid signature in request credentials \(code 40103\)/);
+    assert.match((result as { reason: string }).reason, /refused the credentials: check the integration key \(ikey\) and secret key \(skey\) \(HTTP 401, code 40103\)/);
+    assert.doesNotMatch((result as { reason: string }).reason, /Invalid signature/);
   });
 
-  it('FAILED with Duo\'s message when the integration key is wrong', async () => {
-    const api = new DuoAuthApi(fastGateway(), clock);
+  it('FAILED with Duo\'s code when the integration key is wrong', async () => {
+    const api = new DuoAuthApi(fastGateway(), clock, localFetch);
     const result = await api.check({ host: duo.url, ikey: 'DIYYYYYYYYYYYYYYYYYY', skey: SKEY });
-    assert.match((result as { reason: string }).reason, /Invalid integration key/);
+    assert.match((result as { reason: string }).reason, /refused the credentials.*code 40101/);
   });
 
   it('FAILED, after a retry, when Duo answers 5xx; FAILED on a body that is not JSON', async () => {
-    const api = new DuoAuthApi(fastGateway(), clock);
+    const api = new DuoAuthApi(fastGateway(), clock, localFetch);
     duo.override = { status: 503, body: '{"stat":"FAIL","code":50301,"message":"Service unavailable"}' };
     const before = duo.seen.length;
     try {
       const outage = await api.check({ host: duo.url, ikey: IKEY, skey: SKEY });
-      assert.match((outage as { reason: string }).reason, /Service unavailable/);
+      assert.match((outage as { reason: string }).reason, /^Duo at 127\.0\.0\.1:\d+ failed \(HTTP 503, code 50301\)$/);
       assert.equal(duo.seen.length - before, 2, 'the idempotent check is retried once');
       duo.override = { status: 200, body: '<html>proxy</html>' };
       const garbage = await api.check({ host: duo.url, ikey: IKEY, skey: SKEY });
@@ -152,8 +156,8 @@ describe('DuoAuthApi.check against a local Duo', () => {
     const down = await startFakeDuo(IKEY, SKEY);
     const url = down.url;
     await down.close();
-    const result = await new DuoAuthApi(fastGateway(), clock).check({ host: url, ikey: IKEY, skey: SKEY });
-    assert.deepEqual(result, { ok: false, reason: 'duo could not be reached' });
+    const result = await new DuoAuthApi(fastGateway(), clock, localFetch).check({ host: url, ikey: IKEY, skey: SKEY });
+    assert.deepEqual(result, { ok: false, reason: `duo could not be reached at ${new URL(url).host}: connection refused` });
   });
 });
 
@@ -191,11 +195,11 @@ describe('GET /mfa/duo-web/test through the service', () => {
     assert.deepEqual(await test('/beta'), { state: 'SUCCESS' });
   });
 
-  it('FAILED with Duo\'s reason when the stored secret key is wrong', async () => {
+  it('FAILED naming the keys when the stored secret key is wrong', async () => {
     await put(duo.url, 'e'.repeat(40));
     const answer = await test();
     assert.equal(answer.state, 'FAILED');
-    assert.match(answer.error ?? '', /Invalid signature in request credentials/);
+    assert.match(answer.error ?? '', /refused the credentials.*\(HTTP 401, code 40103\)/);
   });
 
   it('FAILED when Duo is down', async () => {

@@ -58,3 +58,41 @@ describe('provider gateway', () => {
     assert.equal(calls, 3);
   });
 });
+
+describe('provider gateway: probes and resets', () => {
+  const openCircuit = async (gateway: ProviderGateway) => {
+    const down = async () => {
+      throw new ProviderError('503', { status: 503, retryable: true, outage: true });
+    };
+    for (let i = 0; i < 3; i++) await assert.rejects(gateway.call('get', down, true));
+    await assert.rejects(gateway.call('get', async () => 'not called', true), /unavailable/);
+  };
+
+  it('a probe is made while the circuit is open, and its success closes the circuit', async () => {
+    const gateway = new ProviderGateway('probed', clock, { ...options, retries: 0 });
+    await openCircuit(gateway);
+    let calls = 0;
+    assert.equal(await gateway.call('check', async () => ++calls, true, { probe: true }), 1);
+    assert.equal(await gateway.call('get', async () => 'ok', true), 'ok', 'ordinary calls go out again');
+  });
+
+  it('a failing probe leaves the circuit open', async () => {
+    const gateway = new ProviderGateway('still-down', clock, { ...options, retries: 0 });
+    await openCircuit(gateway);
+    let probes = 0;
+    const failing = async () => {
+      probes++;
+      throw new ProviderError('503', { status: 503, outage: true });
+    };
+    await assert.rejects(gateway.call('check', failing, true, { probe: true }), /^Error: 503$|503/);
+    assert.equal(probes, 1, 'the probe was made');
+    await assert.rejects(gateway.call('get', async () => 'not called', true), /unavailable/);
+  });
+
+  it('reset closes an open circuit', async () => {
+    const gateway = new ProviderGateway('reconfigured', clock, { ...options, retries: 0 });
+    await openCircuit(gateway);
+    gateway.reset();
+    assert.equal(await gateway.call('get', async () => 'ok', true), 'ok');
+  });
+});

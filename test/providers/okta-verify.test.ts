@@ -208,7 +208,8 @@ describe('Okta Verify push', () => {
       const failed = await verify(s, 'outage@example.com');
       assert.equal(failed.status, 200);
       assert.equal(failed.body.status, 'FAILED');
-      assert.match(failed.body.error, /Okta failed: Internal Server Error/);
+      assert.match(failed.body.error, /^Okta at 127\.0\.0\.1:\d+ failed \(HTTP 503, E0000009\)$/);
+      assert.doesNotMatch(failed.body.error, /Internal Server Error/, "Okta's errorSummary goes to the log, not to the caller");
       // A success in between closes the count (each retried 5xx counts toward the circuit).
       s.okta.failWith(undefined);
       assert.equal((await poll(s, started.body.requestId)).body.error, null);
@@ -222,7 +223,7 @@ describe('Okta Verify push', () => {
     }
   });
 
-  it('tests the configuration against Okta: SUCCESS, then FAILED with Okta\'s errorSummary for a wrong token', async () => {
+  it('tests the configuration against Okta: SUCCESS, then FAILED naming the API token for a wrong one', async () => {
     const ok = await fetch(`${s.server.baseUrl}/v3/mfa/okta-verify/test`, { headers: { authorization: `Bearer ${s.token}` } });
     assert.deepEqual(await ok.json(), { state: 'SUCCESS' });
     assert.ok(s.okta.calls.some((c) => c.path === '/api/v1/users?limit=1'));
@@ -231,7 +232,8 @@ describe('Okta Verify push', () => {
     const bad = await fetch(`${s.server.baseUrl}/v3/mfa/okta-verify/test`, { headers: { authorization: `Bearer ${s.token}` } });
     const body = (await bad.json()) as { state: string; error: string };
     assert.equal(body.state, 'FAILED');
-    assert.match(body.error, /Invalid token provided/);
+    assert.match(body.error, /refused the API token \(accessKey\) or its permissions \(HTTP 401, E0000011\)/);
+    assert.doesNotMatch(body.error, /Invalid token provided/, "Okta's errorSummary is not echoed");
     await configure(s.server, s.token, { host: s.okta.url, accessKey: s.okta.token });
   });
 });
@@ -305,5 +307,41 @@ describe('Okta Verify push: timeouts and the circuit', () => {
     assert.match(polled.body.error, /unavailable/);
     assert.equal(s.okta.calls.length, calls, 'no call reached Okta while the circuit is open');
     s.okta.failWith(undefined);
+  });
+
+  /** Fails Okta until the circuit opens (a verify answers "unavailable"), then lets Okta work again. */
+  async function openTheCircuit(login: string): Promise<void> {
+    s.okta.failWith(UNAVAILABLE);
+    for (let i = 0; i < 6; i++) {
+      if (/unavailable/.test((await verify(s, login)).body.error)) break;
+    }
+    s.okta.failWith(undefined);
+    assert.match((await verify(s, login)).body.error, /unavailable/, 'the circuit is open');
+  }
+  const test = async () => (await (await fetch(`${s.server.baseUrl}/v3/mfa/okta-verify/test`, { headers: { authorization: `Bearer ${s.token}` } })).json()) as { state: string; error?: string };
+
+  it('GET /test calls Okta even while the circuit is open, and its answer is the real one', async () => {
+    s.okta.addUser('probe@example.com');
+    await openTheCircuit('probe@example.com');
+    s.okta.failWith(UNAVAILABLE);
+    const listed = s.okta.count(/\/api\/v1\/users\?limit=1/);
+    const down = await test();
+    assert.equal(down.state, 'FAILED');
+    assert.match(down.error ?? '', /failed \(HTTP 503, E0000009\)/, 'the cause, not the circuit');
+    assert.ok(s.okta.count(/\/api\/v1\/users\?limit=1/) > listed, 'Okta was called');
+
+    s.okta.failWith(undefined);
+    assert.deepEqual(await test(), { state: 'SUCCESS' });
+    assert.equal((await verify(s, 'probe@example.com')).body.status, 'PENDING', 'a successful test closed the circuit');
+  });
+
+  it('a saved configuration closes the circuit at once (no waiting out the cool-down)', async () => {
+    s.okta.addUser('fixed@example.com');
+    await openTheCircuit('fixed@example.com');
+    await configure(s.server, s.token, { host: s.okta.url, accessKey: s.okta.token });
+    const pushes = s.okta.count(PUSHES);
+    const after = await verify(s, 'fixed@example.com');
+    assert.equal(after.body.status, 'PENDING', after.body.error);
+    assert.equal(s.okta.count(PUSHES), pushes + 1);
   });
 });

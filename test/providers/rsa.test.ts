@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { RSA_ERROR_FAILED } from '../../src/core/rsa.js';
 import { ProviderGateway } from '../../src/providers/gateway.js';
+import { providerFetch } from '../../src/providers/http.js';
 import { sealerFor } from '../../src/runtime.js';
 import { ProviderConfigs } from '../../src/services/provider-configs.js';
 import { RsaService } from '../../src/services/rsa.js';
@@ -462,6 +463,7 @@ describe('RSA SecurID method', () => {
       randomBytes: server.runtime.randomBytes,
       configs: new ProviderConfigs(server.runtime.store, sealerFor(server.runtime.config), clock),
       gateway: new ProviderGateway('RSA SecurID', clock, { timeoutMs: 150, retries: 2, retryDelayMs: 1, circuit: { failureThreshold: 50, coolDownMs: 1000 } }),
+      fetch: providerFetch({ allowPrivateHosts: true }),
     });
     rsa.delayMs = 600;
     const started = Date.now();

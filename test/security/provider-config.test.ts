@@ -60,10 +60,10 @@ describeEachDatabase('provider configuration', ({ postgres }) => {
     assert.ok(!put.text.includes(SKEY) && !put.text.includes(AKEY));
 
     const read = await call(server, 'GET', '/beta/mfa/duo-web/config', manage);
-    const echoed = await call(server, 'PUT', '/v3/mfa/duo-web/config', manage, { ...read.body, host: 'api-654321.duosecurity.com' });
+    const echoed = await call(server, 'PUT', '/v3/mfa/duo-web/config', manage, { ...read.body, identityAttribute: 'duoUser' });
     assert.equal(echoed.status, 200);
     const stored = await server.runtime.store.findProviderConfig('duo-web');
-    assert.equal(stored?.host, 'api-654321.duosecurity.com');
+    assert.equal(stored?.identityAttribute, 'duoUser');
     assert.ok(!JSON.stringify(stored).includes(SKEY), 'the stored row holds the secrets sealed');
     const opened = await server.runtime.app.inject({ method: 'GET', url: '/v3/mfa/duo-web/config', headers: { authorization: `Bearer ${manage}` } });
     assert.equal(JSON.parse(opened.body).configProperties.skey, 'S******Z', 'the echoed mask did not replace the secret');

@@ -6,7 +6,9 @@
 // `date\nMETHOD\nhost\npath\nparams`, sent with that same date in a `Date` header (RFC 2822).
 import { createHmac } from 'node:crypto';
 import type { Clock } from '../../core/ports.js';
+import { safeProviderCode } from '../../core/provider-network.js';
 import { ProviderError, type ProviderGateway } from '../gateway.js';
+import { strictProviderFetch, type ProviderFetch } from '../http.js';
 
 export interface DuoApiKeys {
   /** A bare host name (`api-xxxxxxxx.duosecurity.com`, https implied) or a full URL (tests, proxies). */
@@ -69,19 +71,32 @@ interface DuoAnswer {
   readonly message_detail?: unknown;
 }
 
-/** Duo's own words for a refusal: `message: detail (code)`. */
-function describeFailure(answer: DuoAnswer, httpStatus: number): string {
-  const message = typeof answer.message === 'string' ? answer.message : `HTTP ${httpStatus}`;
-  const detail = typeof answer.message_detail === 'string' ? `: ${answer.message_detail}` : '';
-  const code = typeof answer.code === 'number' || typeof answer.code === 'string' ? ` (code ${answer.code})` : '';
-  return `Duo refused the check: ${message}${detail}${code}`;
+/** Duo's own words, for the log only. */
+function duoDetail(answer: DuoAnswer | undefined, text: string): string {
+  if (answer && typeof answer.message === 'string') {
+    return `${answer.message}${typeof answer.message_detail === 'string' ? `: ${answer.message_detail}` : ''}`;
+  }
+  return text.slice(0, 200);
+}
+
+/** A refusal or failure told by class, status and Duo's numeric code; never Duo's text. */
+function duoFailure(host: string, status: number, answer: DuoAnswer | undefined, text: string): ProviderError {
+  const code = safeProviderCode(answer?.code);
+  const codeText = code === undefined ? '' : `, code ${code}`;
+  const details = { status, detail: duoDetail(answer, text), ...(code !== undefined ? { code } : {}) };
+  if (status >= 500) return new ProviderError(`Duo at ${host} failed (HTTP ${status}${codeText})`, { ...details, retryable: true, outage: true });
+  if (status === 429) return new ProviderError(`Duo at ${host} is rate limiting this service (HTTP 429${codeText})`, { ...details, retryable: true });
+  if (status === 401 || status === 403) {
+    return new ProviderError(`Duo at ${host} refused the credentials: check the integration key (ikey) and secret key (skey) (HTTP ${status}${codeText})`, details);
+  }
+  return new ProviderError(`Duo at ${host} refused the check (HTTP ${status}${codeText})`, details);
 }
 
 export class DuoAuthApi {
   constructor(
     private readonly gateway: ProviderGateway,
     private readonly clock: Clock,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly fetchImpl: ProviderFetch = strictProviderFetch(),
   ) {}
 
   /** `GET /auth/v2/check`: whether Duo accepts these keys at this host. Never throws. */
@@ -106,25 +121,22 @@ export class DuoAuthApi {
           const text = await response.text();
           let answer: DuoAnswer | undefined;
           try {
-            answer = JSON.parse(text) as DuoAnswer;
+            const parsed: unknown = JSON.parse(text);
+            answer = typeof parsed === 'object' && parsed !== null ? (parsed as DuoAnswer) : undefined;
           } catch {
             answer = undefined;
           }
-          if (response.status >= 500 || response.status === 429) {
-            throw new ProviderError(answer ? describeFailure(answer, response.status) : `Duo answered HTTP ${response.status}`, {
-              status: response.status,
-              retryable: true,
-              outage: response.status >= 500,
-            });
+          if (answer?.stat === 'OK' && response.ok) return { ok: true } as const;
+          if (!answer && response.ok) {
+            throw new ProviderError(`Duo at ${base.host} answered HTTP ${response.status} without a JSON body`, { status: response.status, detail: text.slice(0, 200) });
           }
-          if (!answer || typeof answer !== 'object') return { ok: false, reason: `Duo answered HTTP ${response.status} without a JSON body.` };
-          if (answer.stat === 'OK' && response.ok) return { ok: true };
-          return { ok: false, reason: describeFailure(answer, response.status) };
+          throw duoFailure(base.host, response.status, answer, text);
         },
         true,
+        { probe: true },
       );
     } catch (err) {
-      return { ok: false, reason: err instanceof ProviderError ? err.message : 'Duo could not be reached' };
+      return { ok: false, reason: err instanceof ProviderError ? err.message : `Duo could not be reached at ${base.host}` };
     }
   }
 }

@@ -4,7 +4,8 @@
 // attempt at RSA, so the gateway tries them once: a second try could send a second push.
 import type { RsaAuthnResponse } from '../../core/rsa.js';
 import type { RandomBytes } from '../../core/secrets.js';
-import { ProviderError, type ProviderGateway } from '../gateway.js';
+import { ProviderError, type CallOptions, type ProviderGateway } from '../gateway.js';
+import { strictProviderFetch, type ProviderFetch } from '../http.js';
 
 /** The API base URL: a full URL is kept; a bare host becomes https://host/mfa/v1_1 (RSA's path). */
 export function rsaBaseUrl(host: string): string {
@@ -49,12 +50,13 @@ export class RsaClient {
     private readonly options: RsaClientOptions,
     private readonly gateway: ProviderGateway,
     private readonly randomBytes: RandomBytes,
+    private readonly fetchImpl: ProviderFetch = strictProviderFetch(),
   ) {
     this.baseUrl = rsaBaseUrl(options.host);
   }
 
-  /** Starts an attempt for a subject. Never retried. */
-  initialize(init: RsaInitializeOptions): Promise<RsaAuthnResponse> {
+  /** Starts an attempt for a subject. Never retried. `probe` (the configuration test) goes out even while the circuit is open. */
+  initialize(init: RsaInitializeOptions, callOptions: CallOptions = {}): Promise<RsaAuthnResponse> {
     const messageId = this.newMessageId();
     const body = {
       clientId: this.options.clientId,
@@ -64,7 +66,7 @@ export class RsaClient {
       ...(init.authnAttemptTimeoutSeconds !== undefined ? { authnAttemptTimeout: init.authnAttemptTimeoutSeconds } : {}),
       ...(init.lang ? { lang: init.lang } : {}),
     };
-    return this.gateway.call('initialize', (signal) => this.post('/authn/initialize', body, messageId, signal), false);
+    return this.gateway.call('initialize', (signal) => this.post('/authn/initialize', body, messageId, signal), false, callOptions);
   }
 
   /**
@@ -78,8 +80,8 @@ export class RsaClient {
   }
 
   /** Ends an attempt at RSA (best effort: a test probe, an abandoned push). */
-  cancel(authnAttemptId: string, reason: 'USER_ACTION' | 'TIME_OUT' = 'USER_ACTION'): Promise<RsaAuthnResponse> {
-    return this.gateway.call('cancel', (signal) => this.post('/authn/cancel', { authnAttemptId, reason, removeAttemptId: true }, undefined, signal), false);
+  cancel(authnAttemptId: string, reason: 'USER_ACTION' | 'TIME_OUT' = 'USER_ACTION', callOptions: CallOptions = {}): Promise<RsaAuthnResponse> {
+    return this.gateway.call('cancel', (signal) => this.post('/authn/cancel', { authnAttemptId, reason, removeAttemptId: true }, undefined, signal), false, callOptions);
   }
 
   private newMessageId(): string {
@@ -87,57 +89,86 @@ export class RsaClient {
   }
 
   private async post(path: string, body: unknown, messageId: string | undefined, signal: AbortSignal): Promise<RsaAuthnResponse> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
+    const url = new URL(`${this.baseUrl}${path}`);
+    const response = await this.fetchImpl(url, {
       method: 'POST',
       signal,
       headers: { accept: 'application/json', 'content-type': 'application/json', 'client-key': this.options.clientKey },
       body: JSON.stringify(body),
     });
     const text = await response.text();
-    if (!response.ok) throw errorFrom(response);
+    if (!response.ok) throw errorFrom(response, url.host, text);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch {
-      throw new ProviderError(`RSA SecurID answered ${response.status} with a body that is not JSON`, { status: response.status, outage: true });
+      throw new ProviderError(`RSA SecurID at ${url.host} answered HTTP ${response.status} with a body that is not JSON`, {
+        status: response.status,
+        outage: true,
+        detail: text.slice(0, 200),
+      });
     }
-    if (!isAuthnResponse(parsed)) {
-      throw new ProviderError('RSA SecurID answered with something that is not an AuthNResponse', { status: response.status, outage: true });
+    const answer = authnResponseOf(parsed);
+    if (!answer) {
+      throw new ProviderError(`RSA SecurID at ${url.host} answered with something that is not an AuthNResponse`, { status: response.status, outage: true, detail: text.slice(0, 200) });
     }
     // An answer to another message would mean a mixed-up exchange: do not act on it.
-    const inResponseTo = parsed.context.inResponseTo;
+    const inResponseTo = answer.context.inResponseTo;
     if (messageId !== undefined && inResponseTo !== undefined && inResponseTo !== messageId) {
-      throw new ProviderError('RSA SecurID answered a different message', { status: response.status, code: 'MESSAGE_MISMATCH' });
+      throw new ProviderError(`RSA SecurID at ${url.host} answered a different message`, { status: response.status, code: 'MESSAGE_MISMATCH' });
     }
-    return parsed;
+    return answer;
   }
 }
 
-function isAuthnResponse(value: unknown): value is RsaAuthnResponse {
-  if (typeof value !== 'object' || value === null) return false;
-  const record = value as Record<string, unknown>;
-  if (typeof record['attemptResponseCode'] !== 'string') return false;
-  const context = record['context'];
-  if (context === undefined) {
-    (record as { context: object }).context = {};
-    return true;
-  }
-  return typeof context === 'object' && context !== null;
+// Whatever answered is not trusted to be RSA: the answer is rebuilt from the fields of the expected
+// types only, so the decisions in src/core/rsa.ts never meet a string where they expect a list.
+const record = (value: unknown): Record<string, unknown> | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+const list = (value: unknown): Record<string, unknown>[] => (Array.isArray(value) ? value.map(record).filter((r) => r !== undefined) : []);
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const strings = <K extends string>(from: Record<string, unknown>, keys: readonly K[]): Partial<Record<K, string>> =>
+  Object.fromEntries(keys.flatMap((key) => (text(from[key]) === undefined ? [] : [[key, text(from[key])]]))) as Partial<Record<K, string>>;
+
+function authnResponseOf(value: unknown): RsaAuthnResponse | undefined {
+  const root = record(value);
+  const attemptResponseCode = text(root?.['attemptResponseCode']);
+  if (!root || attemptResponseCode === undefined) return undefined;
+  if (root['context'] !== undefined && !record(root['context'])) return undefined;
+  const challenges = list(record(root['challengeMethods'])?.['challenges']).map((challenge) => ({
+    requiredMethods: list(challenge['requiredMethods']).map((method) => ({
+      ...strings(method, ['methodId']),
+      versions: list(method['versions']).map((version) => ({
+        ...strings(version, ['referenceId']),
+        methodAttributes: list(version['methodAttributes']).map((attribute) => strings(attribute, ['name'])),
+      })),
+    })),
+  }));
+  return {
+    context: strings(record(root['context']) ?? {}, ['authnAttemptId', 'messageId', 'inResponseTo']),
+    attemptResponseCode,
+    ...strings(root, ['attemptReasonCode']),
+    credentialValidationResults: list(root['credentialValidationResults']).map((result) => strings(result, ['methodId', 'methodResponseCode', 'methodReasonCode'])),
+    challengeMethods: { challenges },
+  };
 }
 
-function errorFrom(response: Response): ProviderError {
+/** RSA's refusal or failure by class and status; its body goes to the log only. */
+function errorFrom(response: Response, host: string, text: string): ProviderError {
   const status = response.status;
+  const detail = text.slice(0, 200);
   if (status === 401 || status === 403) {
-    return new ProviderError(`RSA SecurID refused the client key (HTTP ${status}); check accessKey and the API URL`, { status, code: 'UNAUTHORIZED' });
+    return new ProviderError(`RSA SecurID at ${host} refused the client key (HTTP ${status}); check accessKey and the API URL`, { status, code: 'UNAUTHORIZED', detail });
   }
   if (status === 429) {
     const seconds = Number(response.headers.get('retry-after'));
-    return new ProviderError('RSA SecurID is rate limiting this service (HTTP 429)', {
+    return new ProviderError(`RSA SecurID at ${host} is rate limiting this service (HTTP 429)`, {
       status,
+      detail,
       ...(Number.isFinite(seconds) && seconds > 0 ? { retryAfterMs: seconds * 1000 } : {}),
     });
   }
-  if (status >= 500) return new ProviderError(`RSA SecurID failed (HTTP ${status})`, { status, outage: true });
-  if (status === 404) return new ProviderError('RSA SecurID answered 404; check that host is the API base URL (…/mfa/v1_1)', { status });
-  return new ProviderError(`RSA SecurID refused the request (HTTP ${status})`, { status });
+  if (status >= 500) return new ProviderError(`RSA SecurID at ${host} failed (HTTP ${status})`, { status, outage: true, detail });
+  if (status === 404) return new ProviderError(`RSA SecurID at ${host} answered 404; check that host is the API base URL (…/mfa/v1_1)`, { status, detail });
+  return new ProviderError(`RSA SecurID at ${host} refused the request (HTTP ${status})`, { status, detail });
 }
