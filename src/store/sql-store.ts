@@ -159,6 +159,11 @@ export class SqlStore implements Store {
     return row && toIdentity(row);
   }
 
+  async findIdentityById(id: string): Promise<Identity | undefined> {
+    const row = await this.db.get<IdentityRow>('SELECT * FROM identities WHERE id = ?', [id]);
+    return row && toIdentity(row);
+  }
+
   async listIdentities(limit: number, afterAlias = ''): Promise<Identity[]> {
     const rows = await this.db.all<IdentityRow>('SELECT * FROM identities WHERE alias > ? ORDER BY alias LIMIT ?', [afterAlias, limit]);
     return rows.map(toIdentity);
