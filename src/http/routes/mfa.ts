@@ -8,6 +8,7 @@ import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { bearerAuth, principalOf } from '../auth.js';
 import { schemaOf } from '../spec.js';
+import { ANSWERS_BODY, kbaConfigRoutes } from './kba-config.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface MfaRoutesDeps {
@@ -22,8 +23,6 @@ export interface MfaRoutesDeps {
   readonly methodRoutes: readonly FastifyPluginAsync[];
 }
 
-const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
-
 /** The request id of a KBA check travels in this header: the spec's KbaAuthResponse has no field for it. */
 export const REQUEST_ID_HEADER = 'x-mfa-request-id';
 
@@ -36,6 +35,7 @@ const METHOD_PARAM = {
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
   await app.register(providerRoutes, deps.providers);
+  await app.register(kbaConfigRoutes, { kbaService: deps.kbaService });
   for (const routes of deps.methodRoutes) await app.register(routes);
 
   app.post<{ Body: { userAlias: string; deliveryType: DeliveryType } }>(
@@ -59,33 +59,6 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
     async (request) => {
       const { token, userAlias, deliveryType } = request.body;
       return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token, principalOf(request).clientId) };
-    },
-  );
-
-  app.get<{ Querystring: { allLanguages?: 'true' | 'false' } }>(
-    '/mfa/kba/config',
-    {
-      config: { scopes: ['idn:mfa-kba:read'] },
-      schema: {
-        querystring: { type: 'object', properties: { allLanguages: { type: 'string', enum: ['true', 'false'] } } },
-        response: { 200: { type: 'array', items: schemaOf('KbaQuestion') } },
-      },
-    },
-    async (request) => {
-      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
-      return deps.kbaService.questions(identity, request.query.allLanguages === 'true');
-    },
-  );
-
-  app.post<{ Body: KbaAnswerItem[] }>(
-    '/mfa/kba/config/answers',
-    {
-      config: { scopes: ['idn:mfa-kba:authenticate'] },
-      schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
-    },
-    async (request) => {
-      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
-      return deps.kbaService.setAnswers(identity, request.body);
     },
   );
 
