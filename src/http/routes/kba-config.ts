@@ -39,8 +39,9 @@ export const kbaConfigRoutes: FastifyPluginAsync<KbaConfigRoutesOptions> = async
       schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
     },
     async (request) => {
-      const identity = await deps.kbaService.actingIdentity(principalOf(request).identityAlias);
-      return deps.kbaService.setAnswers(identity, request.body);
+      const principal = principalOf(request);
+      const identity = await deps.kbaService.actingIdentity(principal.identityAlias);
+      return deps.kbaService.setAnswers(identity, principal.clientId, request.body);
     },
   );
 };
