@@ -47,6 +47,10 @@ export interface Config {
     readonly argon2Parallelism: number;
     readonly maxConcurrentHashes: number;
     readonly maxQueuedHashes: number;
+    /** Enrolments (POST /mfa/kba/config/answers) one identity, and one API client, may make per window. */
+    readonly enrolmentsPerIdentity: number;
+    readonly enrolmentsPerClient: number;
+    readonly enrolmentWindowSeconds: number;
   };
   readonly rateLimits: {
     readonly sendsPerClient: number;
@@ -305,6 +309,9 @@ export function loadConfig(env: Source = process.env): Config {
       argon2Parallelism: r.int('MFA_KBA_ARGON2_PARALLELISM', 1, 1, 16),
       maxConcurrentHashes: r.int('MFA_KBA_MAX_CONCURRENT_HASHES', Math.max(1, availableParallelism() - 1), 1, 64),
       maxQueuedHashes: r.int('MFA_KBA_MAX_QUEUED_HASHES', 64, 0, 100_000),
+      enrolmentsPerIdentity: r.int('MFA_KBA_ENROLMENTS_PER_IDENTITY', 5, 1, 1_000_000_000),
+      enrolmentsPerClient: r.int('MFA_KBA_ENROLMENTS_PER_CLIENT', 60, 1, 1_000_000_000),
+      enrolmentWindowSeconds: r.int('MFA_KBA_ENROLMENT_WINDOW_SECONDS', 900, 1, 86_400),
     },
     rateLimits: {
       sendsPerClient: r.int('MFA_RATE_SENDS_PER_CLIENT', 120, 1, 1_000_000_000),

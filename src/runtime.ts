@@ -171,7 +171,18 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       config.kba.maxQueuedHashes,
     );
     await hasher.warmUp();
-    const kbaService = new KbaService({ store, clock, randomBytes, hasher, policy: config.kba, defaultLocale: config.delivery.defaultLocale, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
+    const kbaService = new KbaService({
+      store,
+      clock,
+      counter,
+      enrolmentLimits: config.kba,
+      randomBytes,
+      hasher,
+      policy: config.kba,
+      defaultLocale: config.delivery.defaultLocale,
+      factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
+      audit,
+    });
 
     // The outside-provider methods: each adds its tester, its poller (if its verifications are
     // answered later) and its routes here.

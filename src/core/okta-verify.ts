@@ -82,8 +82,17 @@ export function decodePushState(text: string | undefined): OktaPushState | undef
   return undefined;
 }
 
-/** The push-bombing counter's key: Okta logins compare without case. */
+/**
+ * The push-bombing counter's key for the string a caller sent: Okta logins compare without case. Checked
+ * before Okta is asked anything, so a capped login costs Okta no lookups.
+ */
 export const pushCounterKey = (login: string): string => `okta-push:${login.trim().toLowerCase()}`;
+
+/**
+ * The push-bombing counter's key for the person Okta resolved: a login, its short name and the user id
+ * all reach the same phone, so the cap that matters counts per Okta user id.
+ */
+export const pushedUserCounterKey = (oktaUserId: string): string => `okta-push-user:${oktaUserId}`;
 
 /** Whole seconds to wait, at least one, as Retry-After wants. */
 export const retryAfterSeconds = (ms: number): number => Math.max(1, Math.ceil(ms / 1000));

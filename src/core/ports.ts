@@ -98,6 +98,7 @@ export interface Store {
 
   // identities
   findIdentity(alias: string): Promise<Identity | undefined>;
+  /** By the identity's own id (SailPoint callers name identities by it), which never changes with the alias. */
   findIdentityById(id: string): Promise<Identity | undefined>;
   listIdentities(limit: number, afterAlias?: string): Promise<Identity[]>;
   /** Creates or replaces every row in one transaction: all are written or none. */

@@ -10,6 +10,7 @@ import type { TokenService } from '../services/token.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
+import { configurationV1Routes } from './routes/configuration-v1.js';
 import { mfaRoutes, type MfaRoutesDeps } from './routes/mfa.js';
 import type { ProviderRoutesDeps } from './routes/providers.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -84,6 +85,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const prefix of ['/v3', '/beta']) {
     await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
   }
+  await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
   return app;
 }

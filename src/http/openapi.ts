@@ -1,5 +1,6 @@
 // The OpenAPI document at /openapi.json: the official operations this server serves, under /v3 and
-// /beta, plus the extensions (OAuth token endpoint, operator API, health) described in our own words.
+// /beta, the versioned MFA Configuration API v1 at /mfa/v1, plus the extensions (OAuth token endpoint,
+// operator API, health) described in our own words.
 import { createHash } from 'node:crypto';
 import { officialOperation, officialSpec } from './spec.js';
 
@@ -20,6 +21,24 @@ export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
   ['/mfa/{method}/test', 'get'],
   ['/mfa/{method}/delete', 'delete'],
 ];
+
+/**
+ * The operations of the versioned MFA Configuration API v1 (SailPoint api-specs
+ * idn/apis/mfa-configuration): the official configuration operations above, at /mfa/v1/... instead of
+ * /v3/mfa/..., with operationIds suffixed V1 (getMFAOktaConfigV1, ...). It has no delete.
+ */
+export const CONFIGURATION_V1_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
+  ['/mfa/okta-verify/config', 'get'],
+  ['/mfa/okta-verify/config', 'put'],
+  ['/mfa/duo-web/config', 'get'],
+  ['/mfa/duo-web/config', 'put'],
+  ['/mfa/kba/config', 'get'],
+  ['/mfa/kba/config/answers', 'post'],
+  ['/mfa/{method}/test', 'get'],
+];
+
+/** Where a controller configuration path lives in the v1 configuration API. */
+export const configurationV1Path = (path: string): string => path.replace(/^\/mfa\//, '/mfa/v1/');
 
 type Json = Record<string, unknown>;
 
@@ -117,13 +136,17 @@ export function servedOpenApi(publicUrl: string): Json {
       (paths[`${prefix}${path}`] ??= {})[method] = { ...operation, operationId: id };
     }
   }
+  for (const [path, method] of CONFIGURATION_V1_OPERATIONS) {
+    const operation = officialOperation(path, method);
+    (paths[configurationV1Path(path)] ??= {})[method] = { ...operation, operationId: `${String(operation['operationId'])}V1` };
+  }
   Object.assign(paths, EXTENSIONS);
   return {
     openapi: '3.0.1',
     info: {
       title: 'mfa-controller',
       version: '0.1.0',
-      description: 'Self-hosted MFA Controller API. The /v3 and /beta operations follow the official SailPoint API description (MIT licence); the rest are this service\'s extensions.',
+      description: 'Self-hosted MFA Controller API. The /v3 and /beta operations, and the MFA Configuration API v1 at /mfa/v1, follow the official SailPoint API descriptions (MIT licence); the rest are this service\'s extensions.',
     },
     servers: [{ url: publicUrl }],
     security: [{ bearer: [] }],

@@ -1,6 +1,11 @@
 // argon2id hashing of security answers. The work runs on libuv's thread pool, never the event loop, and
 // at most `maxConcurrent` hashes run at once so a burst of KBA checks leaves CPU for every other call;
 // past `maxQueued` waiting, callers are told to come back (429) rather than queued without end.
+//
+// Checks (verifications) and enrolments (hashing new answers) wait in separate lanes, each bounded on its
+// own: enrolment work never counts against the room checks are admitted by, so a caller enrolling in a
+// loop cannot turn anyone's check into a 429. Enrolments run on at most half the slots (at least one),
+// and a free slot goes to a waiting check first, so they delay checks by one hash at most.
 import argon2 from 'argon2';
 import { rateLimited } from '../core/errors.js';
 
@@ -18,24 +23,33 @@ export interface HashReservation {
   release(): void;
 }
 
+type Lane = 'check' | 'enrolment';
+
 export class AnswerHasher {
-  private running = 0;
-  /** Slots claimed by reserve() whose comparison has not been asked for yet. */
+  private checksRunning = 0;
+  private enrolmentsRunning = 0;
+  /** Check slots claimed by reserve() whose comparison has not been asked for yet. */
   private reserved = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly checksWaiting: Array<() => void> = [];
+  private readonly enrolmentsWaiting: Array<() => void> = [];
+  /** Slots enrolment hashing may hold at once. */
+  private readonly enrolmentSlots: number;
   private decoy: Promise<string> | undefined;
 
   constructor(
     private readonly params: HashParameters,
     private readonly maxConcurrent: number,
     private readonly maxQueued: number,
-  ) {}
+  ) {
+    this.enrolmentSlots = Math.max(1, Math.floor(maxConcurrent / 2));
+  }
 
   /** Computes the decoy hash now, so the first check of an unknown question costs no more than later ones. */
   async warmUp(): Promise<void> {
     await (this.decoy ??= this.hash('\u0000decoy answer\u0000'));
   }
 
+  /** Hashes a new answer (enrolment), in the enrolment lane: refused (429) only when that lane is full. */
   hash(normalizedAnswer: string): Promise<string> {
     return this.limited(
       () =>
@@ -45,6 +59,7 @@ export class AnswerHasher {
           timeCost: this.params.timeCost,
           parallelism: this.params.parallelism,
         }),
+      'enrolment',
       false,
     );
   }
@@ -64,7 +79,7 @@ export class AnswerHasher {
    * does not use one of the identity's attempts, and a claimed comparison is never refused half-way.
    */
   reserve(count: number): HashReservation | undefined {
-    if (this.running + this.waiting.length + this.reserved + count > this.maxConcurrent + this.maxQueued) return undefined;
+    if (this.checkLoad() + count > this.maxConcurrent + this.maxQueued) return undefined;
     this.reserved += count;
     let left = count;
     return {
@@ -85,25 +100,45 @@ export class AnswerHasher {
   private async compare(storedHash: string | undefined, normalizedAnswer: string, claimed: boolean): Promise<boolean> {
     if (!this.decoy) await this.warmUp();
     const hash = storedHash ?? (await this.decoy!);
-    const matches = await this.limited(() => argon2.verify(hash, normalizedAnswer), claimed);
+    const matches = await this.limited(() => argon2.verify(hash, normalizedAnswer), 'check', claimed);
     return storedHash !== undefined && matches;
   }
 
-  /** Runs `work` in a slot; without a claimed slot, past maxQueued waiting, it is refused (429). */
-  private async limited<T>(work: () => Promise<T>, claimed: boolean): Promise<T> {
-    if (!claimed && this.running + this.waiting.length + this.reserved >= this.maxConcurrent + this.maxQueued) throw rateLimited(1);
-    if (this.running < this.maxConcurrent) {
-      this.running++;
-    } else {
-      await new Promise<void>((resolve) => this.waiting.push(resolve));
-    }
+  /** Check work running, waiting or claimed: what checks are admitted by. Enrolment work is not in it. */
+  private checkLoad(): number {
+    return this.checksRunning + this.checksWaiting.length + this.reserved;
+  }
+
+  /** Runs `work` in a slot of its lane; without a claimed slot, past its lane's room, it is refused (429). */
+  private async limited<T>(work: () => Promise<T>, lane: Lane, claimed: boolean): Promise<T> {
+    if (lane === 'check' && !claimed && this.checkLoad() >= this.maxConcurrent + this.maxQueued) throw rateLimited(1);
+    if (lane === 'enrolment' && this.enrolmentsRunning + this.enrolmentsWaiting.length >= this.enrolmentSlots + this.maxQueued) throw rateLimited(1);
+    await new Promise<void>((resolve) => {
+      (lane === 'check' ? this.checksWaiting : this.enrolmentsWaiting).push(resolve);
+      this.dispatch();
+    });
     try {
       return await work();
     } finally {
-      // Hand the slot straight to the next waiter, or give it back.
-      const next = this.waiting.shift();
-      if (next) next();
-      else this.running--;
+      if (lane === 'check') this.checksRunning--;
+      else this.enrolmentsRunning--;
+      this.dispatch();
+    }
+  }
+
+  /** Starts waiting work while slots are free: checks first, enrolments within their share of the slots. */
+  private dispatch(): void {
+    while (this.checksRunning + this.enrolmentsRunning < this.maxConcurrent) {
+      const check = this.checksWaiting.shift();
+      if (check) {
+        this.checksRunning++;
+        check();
+        continue;
+      }
+      const enrolment = this.enrolmentsRunning < this.enrolmentSlots ? this.enrolmentsWaiting.shift() : undefined;
+      if (!enrolment) return;
+      this.enrolmentsRunning++;
+      enrolment();
     }
   }
 }

@@ -2,7 +2,7 @@
 // tests the configured keys against Duo's Auth API. See docs/duo.md.
 import { recordDecided } from './decided.js';
 import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../core/duo-web.js';
-import type { VerificationStatus } from '../core/model.js';
+import type { Identity, VerificationStatus } from '../core/model.js';
 import type { AuditSink, Clock, Store } from '../core/ports.js';
 import type { ProviderConfig } from '../core/provider-config.js';
 import { badRequest, notFound } from '../core/errors.js';
@@ -56,9 +56,9 @@ export class DuoService {
   constructor(private readonly deps: DuoServiceDeps) {}
 
   /**
-   * POST /mfa/duo-web/verify. `userId` is the identity's alias here; the Duo username is read from the
-   * configured identity attribute. Every outcome is recorded, so poll can report it, and is a value:
-   * malformed input is a FAILED answer, never an exception.
+   * POST /mfa/duo-web/verify. `userId` names the identity by its alias or its id (identityFor); the Duo
+   * username is read from the configured identity attribute. Every outcome is recorded, so poll can
+   * report it, and is a value: malformed input is a FAILED answer, never an exception.
    */
   async verify(clientId: string, userId: string, signedResponse: string): Promise<DuoVerification> {
     const { store, clock, configs } = this.deps;
@@ -68,7 +68,7 @@ export class DuoService {
       return this.record(clientId, userId, null, 'FAILED', typeof usable === 'string' ? usable : 'MFA method duo-web is not configured.');
     }
 
-    const identity = await store.findIdentity(userId);
+    const identity = await this.identityFor(userId);
     const duoUser = identity?.status === 'active' ? identity.attributes[keys.identityAttribute] : undefined;
     const now = clock.now();
     const verified = verifyResponseDetailed(keys.ikey, keys.skey, keys.akey, signedResponse, Math.floor(now / 1000));
@@ -99,7 +99,7 @@ export class DuoService {
     if (typeof usable === 'string') throw badRequest(usable);
     const keys = keysOf(usable);
     if (!keys) throw badRequest('MFA method duo-web is not configured.');
-    const identity = await this.deps.store.findIdentity(userId);
+    const identity = await this.identityFor(userId);
     const duoUser = identity?.status === 'active' ? identity.attributes[keys.identityAttribute] : undefined;
     if (!duoUser) throw notFound('No active identity with a Duo username for this userId.');
     const signed = signRequest(keys.ikey, keys.skey, keys.akey, duoUser, Math.floor(this.deps.clock.now() / 1000));
@@ -113,6 +113,17 @@ export class DuoService {
     if (!keys) return { ok: false, reason: 'MFA method duo-web is not configured.' };
     return this.deps.authApi.check({ host: keys.host, ikey: keys.ikey, skey: keys.skey });
   };
+
+  /**
+   * The identity a Duo `userId` names: its alias in this service, or its id, as SailPoint callers send
+   * it (the spec's example is a 32-hex identity id). When a string is the alias of one identity and the
+   * id of another, the alias wins: what callers sent before ids were accepted keeps its meaning (see
+   * docs/duo.md). Both are looked up every time, so the time taken does not say which one matched.
+   */
+  private async identityFor(userId: string): Promise<Identity | undefined> {
+    const [byAlias, byId] = await Promise.all([this.deps.store.findIdentity(userId), this.deps.store.findIdentityById(userId)]);
+    return byAlias ?? byId;
+  }
 
   private async record(clientId: string, subject: string, secretHash: string | null, status: VerificationStatus, error: string | null): Promise<DuoVerification> {
     const requestId = await recordDecided(this.deps, { method: 'duo-web', operation: 'verify', subject, clientId, status, error, retentionMs: RETENTION_MS, secretHash });

@@ -5,9 +5,10 @@ import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors
 import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
 import { decideFactorChange } from '../core/factor-change.js';
 import { METHODS, type Identity, type VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
+import type { AuditSink, Clock, RateCounter, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 import type { AnswerHasher } from './answer-hasher.js';
+import { enforceLimits } from './rate-limits.js';
 
 export interface KbaAnswerItem {
   readonly id: string;
@@ -33,9 +34,19 @@ export interface KbaCheck {
   readonly status: VerificationStatus;
 }
 
+/** How often answers may be replaced: each enrolment costs one argon2 hash per answer. */
+export interface EnrolmentLimits {
+  readonly enrolmentsPerIdentity: number;
+  readonly enrolmentsPerClient: number;
+  readonly enrolmentWindowSeconds: number;
+}
+
 export interface KbaServiceDeps {
   readonly store: Store;
   readonly clock: Clock;
+  /** Counts enrolments against enrolmentLimits, shared by every process (Redis or the store). */
+  readonly counter: RateCounter;
+  readonly enrolmentLimits: EnrolmentLimits;
   readonly randomBytes: RandomBytes;
   readonly hasher: AnswerHasher;
   readonly policy: KbaPolicy;
@@ -66,9 +77,18 @@ export class KbaService {
     });
   }
 
-  /** Replaces the identity's answers with these, all or nothing; questions left out lose their answer. */
-  async setAnswers(identity: Identity, items: readonly KbaAnswerItem[]): Promise<KbaAnswerView[]> {
+  /**
+   * Replaces the identity's answers with these, all or nothing; questions left out lose their answer.
+   * `clientId` is the caller, whose enrolments are limited as the identity's are.
+   */
+  async setAnswers(identity: Identity, clientId: string, items: readonly KbaAnswerItem[]): Promise<KbaAnswerView[]> {
     const { store, policy } = this.deps;
+    // Every call counts, before anything is read or hashed: enrolling in a loop is refused (429 with Retry-After).
+    const limits = this.deps.enrolmentLimits;
+    await enforceLimits(this.deps.counter, this.deps.clock, [
+      { key: `kba-enrol:identity:${identity.id}`, limit: limits.enrolmentsPerIdentity, windowSeconds: limits.enrolmentWindowSeconds },
+      { key: `kba-enrol:client:${clientId}`, limit: limits.enrolmentsPerClient, windowSeconds: limits.enrolmentWindowSeconds },
+    ]);
     const questions = await store.listQuestions();
     const known = new Set(questions.map((q) => q.id));
     const problems: string[] = [];

@@ -14,6 +14,7 @@ import {
   pickPushFactor,
   pushCounterKey,
   pushExpiresAt,
+  pushedUserCounterKey,
   resultStatus,
   retryAfterSeconds,
 } from '../core/okta-verify.js';
@@ -83,9 +84,7 @@ export class OktaVerifyService {
     const config = await this.deps.configs.usable('okta-verify');
     if (typeof config === 'string') return this.failed(clientId, login, config);
 
-    const now = clock.now();
-    const hit = await store.hitCounter(pushCounterKey(login), settings.pushWindowSeconds * 1000, now);
-    if (hit.count > settings.pushesPerWindow) throw rateLimited(retryAfterSeconds(hit.resetAt - now));
+    await this.countPush(pushCounterKey(login));
 
     const client = this.client(config);
     let push: { oktaUserId: string; factorId: string; transaction: Awaited<ReturnType<OktaClient['verifyFactor']>> };
@@ -93,6 +92,8 @@ export class OktaVerifyService {
       const user = await client.getUser(login);
       const factor = pickPushFactor(await client.listFactors(user.id));
       if (!factor) return this.failed(clientId, login, ERROR_NO_PUSH_FACTOR);
+      // The cap that stops push bombing: Okta resolves a login, its short name and the user id alike.
+      await this.countPush(pushedUserCounterKey(user.id));
       const transaction = await client.verifyFactor(user.id, factor.id, {
         xForwardedFor: address,
         userAgent: this.deps.userAgent,
@@ -121,6 +122,14 @@ export class OktaVerifyService {
       error: '',
       ...(transaction.correctAnswer !== undefined ? { correctAnswer: transaction.correctAnswer } : {}),
     };
+  }
+
+  /** Counts one push on the counter; past the cap within the window, RATE_LIMITED (429 with Retry-After). */
+  private async countPush(key: string): Promise<void> {
+    const { store, clock, settings } = this.deps;
+    const now = clock.now();
+    const hit = await store.hitCounter(key, settings.pushWindowSeconds * 1000, now);
+    if (hit.count > settings.pushesPerWindow) throw rateLimited(retryAfterSeconds(hit.resetAt - now));
   }
 
   /** The ProviderPoller: where a PENDING push stands, asking Okta at most once per verification at a time. */

@@ -1,5 +1,7 @@
 // The one-time token method: send, authenticate, poll. Decisions come from core/token-rules; every
 // counter and status change is one atomic store call, so limits hold across requests and processes.
+import { normalizedAddress } from '../core/addresses.js';
+import { rateLimited } from '../core/errors.js';
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../core/model.js';
 import { auditOutcome, type AuditOutcome } from '../core/audit.js';
 import type { AuditSink, Clock, Message, RateCounter, Sender, Store } from '../core/ports.js';
@@ -65,6 +67,7 @@ export const ERROR_NO_ADDRESS = 'The user has no address for this delivery type.
 const REASON_UNKNOWN_IDENTITY = 'unknown or disabled identity; nothing sent';
 const REASON_NO_ADDRESS = 'the identity has no address for this delivery type; nothing sent';
 const REASON_DELIVERY_FAILED = 'the delivery service did not accept the message';
+const REASON_ADDRESS_LIMITED = 'the address reached its send limit (shared by every identity that has it); nothing sent';
 const REASON_NO_TOKEN = 'no token was sent for this alias and delivery type';
 const REASON_CLOSED = 'the token is expired, used or superseded';
 const REASON_WRONG = 'wrong token';
@@ -92,12 +95,21 @@ export class TokenService {
       return { requestId: null, status: 'FAILED', errorMessage: ERROR_LOCKED };
     }
 
-    const address = identity?.status === 'active' ? identity.attributes[route.attribute] : undefined;
+    const knownAddress = identity?.status === 'active' ? identity.attributes[route.attribute] : undefined;
     const noAddressReason = identity?.status === 'active' ? REASON_NO_ADDRESS : REASON_UNKNOWN_IDENTITY;
-    if (this.deps.explicitErrors && !address) {
+    if (this.deps.explicitErrors && !knownAddress) {
       await audit('NOT_ENOUGH_DATA', noAddressReason, null);
       return { requestId: null, status: 'FAILED', errorMessage: identity?.status === 'active' ? ERROR_NO_ADDRESS : ERROR_UNKNOWN_USER };
     }
+
+    // The per-recipient limit counted once more on the address itself, so identities sharing a mailbox or
+    // phone share it. Only identities have addresses: a 429 here would tell a caller that this alias exists
+    // and shares an address, so an address over its limit is answered like an alias without one (nothing
+    // is sent), unless the operator opted in to explicit errors.
+    const addressRetryAfter = await this.countAddress(route.channel, knownAddress, userAlias);
+    if (addressRetryAfter !== undefined && this.deps.explicitErrors) throw rateLimited(addressRetryAfter);
+    const address = addressRetryAfter === undefined ? knownAddress : undefined;
+    const unsentReason = knownAddress ? REASON_ADDRESS_LIMITED : noAddressReason;
 
     // Without an address the verification is still recorded, with a token nobody receives, so that it
     // polls, expires and counts wrong guesses exactly like a real one.
@@ -120,12 +132,25 @@ export class TokenService {
     if (!address) {
       // The insert after the pause, as after a real delivery: both paths take the same time.
       await sleep(this.latency.sample(route.channel));
-      await audit('NOT_ENOUGH_DATA', noAddressReason, requestId);
+      await audit(knownAddress ? 'FAILED' : 'NOT_ENOUGH_DATA', unsentReason, requestId);
       return { requestId, status: 'SUCCESS', errorMessage: null };
     }
     const result = await this.deliver(requestId, route.channel, address, token, identity?.attributes['locale']);
     await (result.status === 'SUCCESS' ? audit('SENT', null, requestId, address) : audit('FAILED', REASON_DELIVERY_FAILED, requestId, address));
     return result;
+  }
+
+  /**
+   * Counts a send to the address on the per-recipient limit; the seconds to wait when it is over, else
+   * undefined. Without an address the alias is counted in its place, so both paths cost one counter hit.
+   */
+  private async countAddress(channel: Channel, address: string | undefined, userAlias: string): Promise<number | undefined> {
+    const { counter, clock, limits } = this.deps;
+    const key = address ? `send:address:${channel}:${normalizedAddress(channel, address)}` : `send:no-address:${channel}:${userAlias}`;
+    const now = clock.now();
+    const hit = await counter.hit(key, limits.sendsPerRecipientWindowSeconds * 1000, now);
+    if (!address || hit.count <= limits.sendsPerRecipient) return undefined;
+    return Math.max(1, Math.ceil((hit.resetAt - now) / 1000));
   }
 
   private async deliver(requestId: string, channel: Channel, to: string, token: string, locale: string | undefined): Promise<SendResult> {

@@ -322,7 +322,8 @@ function routerRoutes(tree: string): Route[] {
   return routes;
 }
 
-const prefixless = (path: string) => path.replace(/^\/(v3|beta)(?=\/mfa\/)/, '');
+/** The route as the controller names it: /v3 and /beta dropped, and /mfa/v1 (the configuration API v1) as /mfa. */
+const prefixless = (path: string) => path.replace(/^\/(v3|beta)(?=\/mfa\/)/, '').replace(/^\/mfa\/v1\//, '/mfa/');
 
 // ---------------------------------------------------------------------------------------------------
 // The world the requests act on
@@ -1356,7 +1357,21 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
 
   it('enumerates every route, with the spec operations among them', () => {
     const keys = new Set(world.routes.map((r) => `${r.method} ${r.path}`));
-    for (const expected of ['POST /v3/mfa/token/send', 'POST /beta/mfa/{method}/poll', 'DELETE /v3/mfa/{method}/delete', 'POST /oauth/token', 'GET /health/live', 'GET /.well-known/jwks.json', 'POST /admin/v1/clients']) {
+    for (const expected of [
+      'POST /v3/mfa/token/send',
+      'POST /beta/mfa/{method}/poll',
+      'DELETE /v3/mfa/{method}/delete',
+      'POST /oauth/token',
+      'GET /health/live',
+      'GET /.well-known/jwks.json',
+      'POST /admin/v1/clients',
+      // The MFA Configuration API v1, found in /openapi.json and in the router alike.
+      'GET /mfa/v1/okta-verify/config',
+      'PUT /mfa/v1/duo-web/config',
+      'GET /mfa/v1/kba/config',
+      'POST /mfa/v1/kba/config/answers',
+      'GET /mfa/v1/{method}/test',
+    ]) {
       assert.ok(keys.has(expected), `${expected} is fuzzed`);
     }
     assert.ok(world.routes.length >= 40, `${world.routes.length} routes`);

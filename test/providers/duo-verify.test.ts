@@ -166,6 +166,35 @@ describeEachDatabase('Duo Web verify', ({ postgres }) => {
     assert.deepEqual(noAttribute, badSignature);
   });
 
+  it('userId may be the identity\'s id, as SailPoint callers send it (the spec\'s example is a 32-hex id)', async () => {
+    const identity = await server.runtime.store.findIdentity(ALIAS);
+    assert.ok(identity);
+    assert.match(identity.id, /^[0-9a-f]{32}$/);
+    const byId = await verify(identity.id, duoResponse(DUO_USER));
+    assert.deepEqual([byId.status, byId.body.status, byId.body.error], [200, 'SUCCESS', null]);
+    // The id names that identity only: another person's Duo response is refused as for an alias.
+    const foreign = await verify(identity.id, duoResponse('otheruser'));
+    assert.deepEqual([foreign.body.status, foreign.body.error], ['FAILED', ERROR_DUO_INVALID]);
+    // An id nobody has answers exactly like an unknown alias.
+    const unknown = await verify('2c9180835d2e5168015d32f890ca1581', duoResponse(DUO_USER));
+    assert.deepEqual([unknown.body.status, unknown.body.error], ['FAILED', ERROR_DUO_INVALID]);
+    const signed = await postJson(server, '/v3/mfa/duo-web/sign-request', verifier, { userId: identity.id });
+    assert.equal(signed.status, 200, 'sign-request resolves an id as verify does');
+  });
+
+  it('an alias that is also another identity\'s id names the identity with that alias', async () => {
+    const other = await server.runtime.store.findIdentity('other');
+    assert.ok(other);
+    // An operator gave a new identity an alias equal to other's id.
+    await server.addIdentity(other.id, { duoUser: 'shadowuser' });
+    const asAlias = await verify(other.id, duoResponse('shadowuser'));
+    assert.equal(asAlias.body.status, 'SUCCESS', 'the alias did not win');
+    const asId = await verify(other.id, duoResponse('otheruser'));
+    assert.deepEqual([asId.body.status, asId.body.error], ['FAILED', ERROR_DUO_INVALID]);
+    // other is still reached by its own alias.
+    assert.equal((await verify('other', duoResponse('otheruser'))).body.status, 'SUCCESS');
+  });
+
   it('requires the idn:mfa:verify scope', async () => {
     const answer = await postJson(server, '/v3/mfa/duo-web/verify', pollOnly, { userId: ALIAS, signedResponse: duoResponse(DUO_USER) });
     assert.equal(answer.status, 403);

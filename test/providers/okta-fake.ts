@@ -73,9 +73,13 @@ export async function startFakeOkta(token = 'okta-api-token-0123456789'): Promis
   let hanging = false;
   let nextId = 1;
 
+  // Okta's GET /api/v1/users/{id} takes the id, the login, or the login's short name (the part before the
+  // @) when no other user has the same one.
   const findUser = (idOrLogin: string): FakeUser | undefined => {
-    for (const user of users.values()) if (user.id === idOrLogin || user.login.toLowerCase() === idOrLogin.toLowerCase()) return user;
-    return undefined;
+    const wanted = idOrLogin.toLowerCase();
+    for (const user of users.values()) if (user.id === idOrLogin || user.login.toLowerCase() === wanted) return user;
+    const byShortName = [...users.values()].filter((user) => user.login.split('@')[0]!.toLowerCase() === wanted);
+    return byShortName.length === 1 ? byShortName[0] : undefined;
   };
 
   const send = (res: ServerResponse, response: FakeResponse) => {

@@ -73,6 +73,7 @@ describeEachDatabase('Factor change', ({ postgres }) => {
     const t = await token();
     assert.equal((await enrol(t, FIRST)).status, 200);
     refusedWith(await enrol(t, SECOND), ERROR_CHANGE_NEEDS_PROOF);
+    refusedWith(await postJson(server, '/mfa/v1/kba/config/answers', t, SECOND), ERROR_CHANGE_NEEDS_PROOF);
     assert.equal(await check(t, FIRST), 'SUCCESS', 'the first answers still stand');
   });
 

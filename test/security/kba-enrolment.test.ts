@@ -13,7 +13,15 @@ import { normalizeAnswer } from '../../src/core/kba.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
 // Cheap hashing keeps the test fast; the parameters do not change what is stored or compared.
-const FAST_KBA = { MFA_KBA_ARGON2_MEMORY_KIB: '1024', MFA_KBA_ARGON2_TIME_COST: '1', MFA_KBA_MIN_ANSWERS: '2', MFA_KBA_MAX_ATTEMPTS: '1000' };
+// Enrolment limits raised: these tests re-enrol one identity many times (the limits: kba-enrolment-limits.test.ts).
+const FAST_KBA = {
+  MFA_KBA_ARGON2_MEMORY_KIB: '1024',
+  MFA_KBA_ARGON2_TIME_COST: '1',
+  MFA_KBA_MIN_ANSWERS: '2',
+  MFA_KBA_MAX_ATTEMPTS: '1000',
+  MFA_KBA_ENROLMENTS_PER_IDENTITY: '1000',
+  MFA_KBA_ENROLMENTS_PER_CLIENT: '1000',
+};
 const HASH_PREFIX = '$argon2id$v=19$m=1024,p=1,t=1$';
 
 type Answers = Array<{ id: string; answer: string }>;

@@ -113,6 +113,21 @@ describeEachStore('Store contract', (target) => {
     assert.equal(await store.findIdentity('nobody'), undefined);
   });
 
+  it('findIdentityById finds by id only, and follows the identity through a change of attributes', async () => {
+    await store.upsertIdentities([identity('alice'), identity('bob')], counter('id'), T0);
+    const alice = await store.findIdentity('alice');
+    assert.ok(alice);
+    assert.deepEqual(await store.findIdentityById(alice.id), alice);
+    assert.equal((await store.findIdentityById('id-2'))?.alias, 'bob');
+    assert.equal(await store.findIdentityById('alice'), undefined, 'an alias is not an id');
+    assert.equal(await store.findIdentityById('ID-1'), undefined, 'ids compare exactly');
+    assert.equal(await store.findIdentityById('no-such-id'), undefined);
+    await store.upsertIdentities([identity('alice', { status: 'disabled' })], counter('other'), T0 + 1);
+    assert.equal((await store.findIdentityById(alice.id))?.status, 'disabled');
+    await store.deleteIdentity('alice');
+    assert.equal(await store.findIdentityById(alice.id), undefined);
+  });
+
   it('listIdentities pages in alias order after afterAlias', async () => {
     await store.upsertIdentities(['dave', 'alice', 'erin', 'carol', 'bob'].map((a) => identity(a)), counter('id'), T0);
     const aliases = (rows: { alias: string }[]): string[] => rows.map((r) => r.alias);

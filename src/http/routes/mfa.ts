@@ -10,6 +10,7 @@ import { actingIdentityOf, bearerAuth, identityBinding, principalOf } from '../a
 import { boundUserFields, failedCheckGate } from '../bounds.js';
 import type { FailedCheckLimit } from '../../services/failed-checks.js';
 import { schemaOf } from '../spec.js';
+import { ANSWERS_BODY, kbaConfigRoutes } from './kba-config.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface MfaRoutesDeps {
@@ -25,8 +26,6 @@ export interface MfaRoutesDeps {
   /** The per-client budget of failed checks, applied to routes marked `limitsFailedChecks`. */
   readonly failedChecks: FailedCheckLimit;
 }
-
-const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
 
 /** The request id of a KBA check travels in this header: the spec's KbaAuthResponse has no field for it. */
 export const REQUEST_ID_HEADER = 'x-mfa-request-id';
@@ -44,6 +43,7 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
   app.addHook('preHandler', identityBinding(deps.store));
   app.addHook('preHandler', failedCheckGate(deps.failedChecks));
   await app.register(providerRoutes, deps.providers);
+  await app.register(kbaConfigRoutes, { kbaService: deps.kbaService });
   for (const routes of deps.methodRoutes) await app.register(routes);
 
   app.post<{ Body: { userAlias: string; deliveryType: DeliveryType } }>(
@@ -67,33 +67,6 @@ export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) =>
     async (request) => {
       const { token, userAlias, deliveryType } = request.body;
       return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token, principalOf(request).clientId) };
-    },
-  );
-
-  app.get<{ Querystring: { allLanguages?: 'true' | 'false' } }>(
-    '/mfa/kba/config',
-    {
-      config: { scopes: ['idn:mfa-kba:read'] },
-      schema: {
-        querystring: { type: 'object', properties: { allLanguages: { type: 'string', enum: ['true', 'false'] } } },
-        response: { 200: { type: 'array', items: schemaOf('KbaQuestion') } },
-      },
-    },
-    async (request) => {
-      const identity = actingIdentityOf(request);
-      return deps.kbaService.questions(identity, request.query.allLanguages === 'true');
-    },
-  );
-
-  app.post<{ Body: KbaAnswerItem[] }>(
-    '/mfa/kba/config/answers',
-    {
-      config: { scopes: ['idn:mfa-kba:authenticate'] },
-      schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
-    },
-    async (request) => {
-      const identity = actingIdentityOf(request);
-      return deps.kbaService.setAnswers(identity, request.body);
     },
   );
 

@@ -1,6 +1,7 @@
 // The MFA Configuration calls for outside providers: GET/PUT /mfa/duo-web/config and
 // /mfa/okta-verify/config, GET /mfa/{method}/test, DELETE /mfa/{method}/delete. RSA SecurID has the same
-// calls as a documented extension (/mfa/rsa/config, and rsa accepted by test and delete).
+// calls as a documented extension (/mfa/rsa/config, and rsa accepted by test and delete). The versioned
+// MFA Configuration API v1 registers the same handlers under /mfa/v1 (routes/configuration-v1.ts).
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../core/errors.js';
 import type { ProviderConfigInput, ProviderMethod } from '../../core/provider-config.js';
@@ -10,6 +11,15 @@ import { schemaOf } from '../spec.js';
 export interface ProviderRoutesDeps {
   readonly configs: ProviderConfigs;
   readonly testers: Readonly<Partial<Record<ProviderMethod, ProviderTester>>>;
+}
+
+export interface ProviderRoutesOptions extends ProviderRoutesDeps {
+  /** Where the calls live: /mfa (under /v3 and /beta) unless told otherwise. */
+  readonly base?: string;
+  /** The methods with config calls, and the ones test (and delete) accept: every provider unless told otherwise. */
+  readonly methods?: readonly ProviderMethod[];
+  /** DELETE {base}/{method}/delete; the versioned v1 API has no delete. */
+  readonly withDelete?: boolean;
 }
 
 const READ = ['idn:mfa-configuration:read', 'idn:mfa-configuration:manage'];
@@ -22,27 +32,33 @@ const CONFIG_SCHEMA: Readonly<Record<ProviderMethod, string>> = {
 };
 
 // The spec's enum for test and delete, plus rsa (this service's extension).
-const METHOD_PARAM = {
-  type: 'object',
-  required: ['method'],
-  properties: { method: { type: 'string', enum: ['okta-verify', 'duo-web', 'rsa'] } },
-} as const;
+const ALL_METHODS: readonly ProviderMethod[] = ['duo-web', 'okta-verify', 'rsa'];
 
-/** Registered inside the authenticated /v3 and /beta contexts. */
-export const providerRoutes: FastifyPluginAsync<ProviderRoutesDeps> = async (app, deps) => {
-  for (const method of ['duo-web', 'okta-verify', 'rsa'] as const) {
+const methodParam = (methods: readonly ProviderMethod[]) =>
+  ({
+    type: 'object',
+    required: ['method'],
+    properties: { method: { type: 'string', enum: [...methods] } },
+  }) as const;
+
+/** Registered inside authenticated contexts (/v3, /beta, and the v1 configuration API). */
+export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (app, deps) => {
+  const base = deps.base ?? '/mfa';
+  const methods = deps.methods ?? ALL_METHODS;
+  const params = methodParam(methods);
+  for (const method of methods) {
     const schema = schemaOf(CONFIG_SCHEMA[method]);
-    app.get(`/mfa/${method}/config`, { config: { scopes: READ }, schema: { response: { 200: schema } } }, async () => deps.configs.view(method));
+    app.get(`${base}/${method}/config`, { config: { scopes: READ }, schema: { response: { 200: schema } } }, async () => deps.configs.view(method));
     app.put<{ Body: ProviderConfigInput }>(
-      `/mfa/${method}/config`,
+      `${base}/${method}/config`,
       { config: { scopes: MANAGE }, schema: { body: schema, response: { 200: schema } } },
       async (request) => deps.configs.put(method, request.body),
     );
   }
 
   app.get<{ Params: { method: ProviderMethod } }>(
-    '/mfa/:method/test',
-    { config: { scopes: READ }, schema: { params: METHOD_PARAM, response: { 200: schemaOf('MfaConfigTestResponse') } } },
+    `${base}/:method/test`,
+    { config: { scopes: READ }, schema: { params, response: { 200: schemaOf('MfaConfigTestResponse') } } },
     async (request) => {
       const usable = await deps.configs.usable(request.params.method);
       if (typeof usable === 'string') return { state: 'FAILED', error: usable };
@@ -53,9 +69,10 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesDeps> = async (app
     },
   );
 
+  if (deps.withDelete === false) return;
   app.delete<{ Params: { method: ProviderMethod } }>(
-    '/mfa/:method/delete',
-    { config: { scopes: MANAGE }, schema: { params: METHOD_PARAM, response: { 200: schemaOf('MfaOktaConfig') } } },
+    `${base}/:method/delete`,
+    { config: { scopes: MANAGE }, schema: { params, response: { 200: schemaOf('MfaOktaConfig') } } },
     async (request) => {
       const removed = await deps.configs.delete(request.params.method);
       if (!removed) throw notFound(`MFA method ${request.params.method} is not configured.`);

@@ -1,0 +1,45 @@
+// The security-question configuration calls of an identity: GET {base}/kba/config (the catalog as the
+// identity sees it) and POST {base}/kba/config/answers (enrolment). Registered under /v3 and /beta at
+// /mfa, and at /mfa/v1 for the versioned MFA Configuration API; inside an authenticated context.
+import type { FastifyPluginAsync } from 'fastify';
+import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
+import { actingIdentityOf, principalOf } from '../auth.js';
+import { schemaOf } from '../spec.js';
+
+export interface KbaConfigRoutesOptions {
+  readonly kbaService: KbaService;
+  /** Where the calls live: /mfa unless told otherwise. */
+  readonly base?: string;
+}
+
+export const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
+
+export const kbaConfigRoutes: FastifyPluginAsync<KbaConfigRoutesOptions> = async (app, deps) => {
+  const base = deps.base ?? '/mfa';
+
+  app.get<{ Querystring: { allLanguages?: 'true' | 'false' } }>(
+    `${base}/kba/config`,
+    {
+      config: { scopes: ['idn:mfa-kba:read'] },
+      schema: {
+        querystring: { type: 'object', properties: { allLanguages: { type: 'string', enum: ['true', 'false'] } } },
+        response: { 200: { type: 'array', items: schemaOf('KbaQuestion') } },
+      },
+    },
+    async (request) => {
+      const identity = actingIdentityOf(request);
+      return deps.kbaService.questions(identity, request.query.allLanguages === 'true');
+    },
+  );
+
+  app.post<{ Body: KbaAnswerItem[] }>(
+    `${base}/kba/config/answers`,
+    {
+      config: { scopes: ['idn:mfa-kba:authenticate'] },
+      schema: { body: ANSWERS_BODY, response: { 200: { type: 'array', items: schemaOf('KbaAnswerResponseItem') } } },
+    },
+    async (request) => {
+      return deps.kbaService.setAnswers(actingIdentityOf(request), principalOf(request).clientId, request.body);
+    },
+  );
+};
