@@ -1,5 +1,5 @@
 // Defends Duo Web v2 compatibility and response forgery: every case of the published vectors (Duo's own
-// test suites plus derived cases), with the clock pinned as each vector says.
+// test suites plus derived cases, in test/fixtures/), with the clock pinned as each vector says.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ interface VerifyCase extends Keys {
   expected_user: string | null;
 }
 
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/vectors/duo_web_v2_vectors.json', import.meta.url), 'utf8')) as {
+const vectors = JSON.parse(readFileSync(new URL('../fixtures/duo_web_v2_vectors.json', import.meta.url), 'utf8')) as {
   constants: Record<string, string | number>;
   official_fixed_strings: Record<string, { value: string; decoded_cookie: string | null; signed_with: string | null }>;
   error_strings: { python_and_java: Record<string, string>; node: Record<string, string> };

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CHILD_DEADLINE_MS } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -18,11 +19,13 @@ export function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env };
 }
 
+/** Runs the CLI to its end; a run still going at the deadline is killed and reported as stuck. */
 export function cli(args: readonly string[], env: Record<string, string>): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), timeout: 15_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [...CLI, ...args], { cwd: ROOT, env: childEnv(env), timeout: CHILD_DEADLINE_MS }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-      resolve({ code, stdout: String(stdout), stderr: String(stderr) });
+      const stuck = error?.killed ? `\n(killed: still running after ${CHILD_DEADLINE_MS} ms)` : '';
+      resolve({ code, stdout: String(stdout), stderr: String(stderr) + stuck });
     });
   });
 }

@@ -21,12 +21,12 @@ import { createClient } from '../../src/auth/clients.js';
 import { ADMIN_SCOPE, ALL_SCOPES } from '../../src/auth/scopes.js';
 import { readOutbox } from '../../src/delivery/outbox.js';
 import { openStore } from '../../src/store/index.js';
+import { CHILD_DEADLINE_MS, sleep } from '../helpers/wait.js';
 
 const DATABASE_URL = process.env['MFA_TEST_DATABASE_URL'];
 const REDIS_URL = process.env['MFA_TEST_REDIS_URL'];
 const SKIP = DATABASE_URL && REDIS_URL ? false : 'MFA_TEST_DATABASE_URL and MFA_TEST_REDIS_URL not both set: multi-process tests skipped';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -60,7 +60,7 @@ class ServiceProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  async waitReady(timeoutMs = 40_000): Promise<void> {
+  async waitReady(timeoutMs = CHILD_DEADLINE_MS): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (!this.alive) throw new Error(`${this.name} exited: ${this.output}`);

@@ -7,10 +7,10 @@ import { once } from 'node:events';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { postJson, startServer, type TestServer } from '../helpers/server.js';
+import { CHILD_DEADLINE_MS, eventually, sleep } from '../helpers/wait.js';
 
 const REDIS_URL = process.env['MFA_TEST_REDIS_URL'];
 const DATABASE_URL = process.env['MFA_TEST_DATABASE_URL'];
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -23,7 +23,7 @@ async function freePort(): Promise<number> {
 }
 
 /** Resolves when something accepts TCP connections on the port. */
-async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
+async function waitForPort(port: number, timeoutMs = CHILD_DEADLINE_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -34,15 +34,6 @@ async function waitForPort(port: number, timeoutMs = 5000): Promise<void> {
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing listens on ${port}`);
     await sleep(50);
-  }
-}
-
-/** Repeats `probe` until it resolves true, or fails after `timeoutMs`. */
-async function eventually(what: string, probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`);
-    await sleep(100);
   }
 }
 
