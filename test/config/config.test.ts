@@ -128,7 +128,7 @@ describe('production mode', () => {
   });
 
   it('starts with real transports and a secret, with no development defaults', () => {
-    const config = loadConfig({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, ...ALL_WEBHOOK });
+    const config = loadConfig({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, MFA_PUBLIC_URL: 'https://mfa.example.com', ...ALL_WEBHOOK });
     assert.equal(config.mode, 'production');
     assert.deepEqual(config.devDefaults, []);
   });
