@@ -2,7 +2,7 @@
 // away, the port is taken): one line naming the setting to look at and the cause, never a stack trace.
 import { resolve } from 'node:path';
 import type { Config } from './config.js';
-import { isPostgresUrl } from './store/index.js';
+import { isPostgresUrl } from './store/url.js';
 
 /** The environment refused something a setting asked for; the message starts with that setting. */
 export class StartupError extends Error {

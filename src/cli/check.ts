@@ -11,7 +11,7 @@ import { WebhookSender } from '../delivery/webhook.js';
 import { RedisRateCounter } from '../ratelimit/counters.js';
 import { createRuntime, openMigratedStore } from '../runtime.js';
 import { whereData } from '../startup.js';
-import { isPostgresUrl } from '../store/index.js';
+import { isPostgresUrl } from '../store/url.js';
 
 type Status = 'ok' | 'FAIL' | 'skip';
 
