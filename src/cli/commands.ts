@@ -57,7 +57,10 @@ export async function serve(config: Config, { values }: Parsed): Promise<number>
   const runtime = await createRuntime(config, { onWarning: (line) => note(`!! ${line}`) });
   if (created && cluster.isPrimary) note(`mfa-controller: created a new database at ${config.databaseUrl}`);
   await listenAndDrain(config, runtime);
-  if (cluster.isPrimary) note(`mfa-controller ${VERSION} listening on http://${config.host}:${config.port} (public URL ${config.publicUrl}); ${whereData(config)}`);
+  // The port actually bound: MFA_PORT=0 asks the system for a free one.
+  const address = runtime.app.server.address();
+  const port = address !== null && typeof address === 'object' ? address.port : config.port;
+  if (cluster.isPrimary) note(`mfa-controller ${VERSION} listening on http://${config.host}:${port} (public URL ${config.publicUrl}); ${whereData(config)}`);
   runtime.app.log.info({ version: VERSION, database: whereData(config), publicUrl: config.publicUrl }, 'mfa-controller started');
   return -1;
 }
@@ -70,7 +73,7 @@ function printBanner(config: Config): void {
     note('!! Do not use this setup for real people. See docs/configuration.md.');
     // A send to an unknown alias or one without an address answers SUCCESS and sends nothing (so callers
     // cannot probe who exists); a developer wondering where the message went needs to know the switch.
-    note('!! A send that produced no message (unknown alias, no address)? MFA_EXPLICIT_ERRORS=true says why.');
+    if (!config.explicitErrors) note('!! A send that produced no message (unknown alias, no address)? MFA_EXPLICIT_ERRORS=true says why.');
     note(bar);
   }
 }
