@@ -229,6 +229,12 @@ describe('mfa-controller messages', { concurrency: false }, () => {
     }
   });
 
+  it('an address that is not this machine\'s is one line naming MFA_HOST', async () => {
+    // 192.0.2.1 is TEST-NET-1 (RFC 5737): never assigned to a real interface.
+    const run = await cli(['serve'], { ...QUIET, MFA_DATA_DIR: env['MFA_DATA_DIR']!, MFA_HOST: '192.0.2.1', MFA_PORT: '0' });
+    failedWith(run, 1, 'mfa-controller: MFA_HOST: 192.0.2.1 is not an address of this machine (EADDRNOTAVAIL)');
+  });
+
   it('serve says where it listens and which database it uses, reminds of MFA_EXPLICIT_ERRORS, and warns loudly when Redis is away', async () => {
     const dataDir = join(root, 'serve');
     const redisPort = await closedPort();
