@@ -106,20 +106,54 @@ export interface Config {
   };
   /** Names of the settings left at a development default, for the start-up warning. */
   readonly devDefaults: readonly string[];
+  /** Things that do not stop start-up but are probably mistakes (an unknown MFA_* variable), one line each. */
+  readonly warnings: readonly string[];
 }
 
 export class ConfigError extends Error {
-  constructor(readonly variable: string, message: string) {
+  /** Every problem found in one reading, this one first, so start-up can list them all at once. */
+  readonly problems: readonly ConfigError[];
+  constructor(readonly variable: string, message: string, others: readonly ConfigError[] = []) {
     super(`${variable}: ${message}`);
+    this.problems = [this, ...others];
   }
 }
+
+/**
+ * Variables set in the environment that are not settings but are not typos either: the test harness's
+ * own (MFA_TEST_DATABASE_URL, MFA_TEST_REDIS_URL choose the databases the test suite runs against).
+ */
+const NOT_SETTINGS = /^MFA_TEST_/;
 
 type Source = Readonly<Record<string, string | undefined>>;
 
 class Reader {
   /** Every setting asked for, so settings in the file that nothing reads (typos) can be refused. */
   readonly asked = new Set<string>();
+  /** Bad values found so far; each reader method answers its fallback after one, so reading goes on. */
+  readonly problems: ConfigError[] = [];
   constructor(private readonly source: Source) {}
+
+  problem(name: string, message: string): void {
+    this.problems.push(new ConfigError(name, message));
+  }
+
+  /** Runs a check that throws ConfigError, keeping its problem instead; undefined after one. */
+  checked<T>(read: () => T): T | undefined {
+    try {
+      return read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      this.problems.push(err);
+      return undefined;
+    }
+  }
+
+  /** Throws the problems found, all at once; the first names the error. */
+  throwProblems(): void {
+    const [first, ...others] = this.problems;
+    if (first) throw new ConfigError(first.variable, first.message.slice(first.variable.length + 2), others);
+  }
 
   raw(name: string): string | undefined {
     this.asked.add(name);
@@ -134,9 +168,9 @@ class Reader {
   int(name: string, fallback: number, min: number, max: number): number {
     const text = this.raw(name);
     if (text === undefined) return fallback;
-    if (!/^-?\d+$/.test(text.trim())) throw new ConfigError(name, `expected a whole number, got "${text}"`);
+    if (!/^-?\d+$/.test(text.trim())) return this.fail(name, `expected a whole number, got "${text}"`, fallback);
     const value = Number(text);
-    if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+    if (value < min || value > max) return this.fail(name, `must be between ${min} and ${max}, got ${value}`, fallback);
     return value;
   }
 
@@ -145,14 +179,14 @@ class Reader {
     if (text === undefined) return fallback;
     if (['1', 'true', 'yes', 'on'].includes(text)) return true;
     if (['0', 'false', 'no', 'off'].includes(text)) return false;
-    throw new ConfigError(name, `expected true or false, got "${text}"`);
+    return this.fail(name, `expected true or false, got "${text}"`, fallback);
   }
 
   oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
     const text = this.raw(name);
     if (text === undefined) return fallback;
     if (!(allowed as readonly string[]).includes(text)) {
-      throw new ConfigError(name, `expected one of ${allowed.join(', ')}, got "${text}"`);
+      return this.fail(name, `expected one of ${allowed.join(', ')}, got "${text}"`, fallback);
     }
     return text as T;
   }
@@ -164,12 +198,17 @@ class Reader {
     try {
       parsed = new URL(text);
     } catch {
-      throw new ConfigError(name, 'is not a valid URL');
+      return this.fail(name, 'is not a valid URL', undefined);
     }
     if (!protocols.includes(parsed.protocol)) {
-      throw new ConfigError(name, `expected a ${protocols.join(' or ')} URL`);
+      return this.fail(name, `expected a ${protocols.join(' or ')} URL`, undefined);
     }
     return text;
+  }
+
+  private fail<T>(name: string, message: string, fallback: T): T {
+    this.problem(name, message);
+    return fallback;
   }
 }
 
@@ -216,6 +255,7 @@ export function loadConfig(env: Source = process.env): Config {
   // An empty variable counts as unset (as Reader.raw does), so it does not hide the file's value.
   const setInEnv = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
   const r = new Reader({ ...file, ...setInEnv });
+  r.asked.add('MFA_CONFIG_FILE');
 
   const mode = r.oneOf<Mode>('MFA_MODE', ['development', 'production'], 'development');
   const host = r.string('MFA_HOST', '127.0.0.1');
@@ -223,15 +263,15 @@ export function loadConfig(env: Source = process.env): Config {
   const dataDir = resolve(r.string('MFA_DATA_DIR', './data'));
   const databaseUrl = r.raw('MFA_DATABASE_URL') ?? resolve(dataDir, 'mfa.sqlite');
   if (/^[a-z]+:\/\//i.test(databaseUrl) && !/^postgres(ql)?:\/\//i.test(databaseUrl)) {
-    throw new ConfigError('MFA_DATABASE_URL', 'expected a postgres:// URL or a SQLite file path');
+    r.problem('MFA_DATABASE_URL', 'expected a postgres:// URL or a SQLite file path');
   }
   const publicUrl = (r.url('MFA_PUBLIC_URL', ['http:', 'https:']) ?? `http://${host}:${port}`).replace(/\/+$/, '');
-  const secret = parseSecret(r.raw('MFA_SECRET'));
+  const secret = r.checked(() => parseSecret(r.raw('MFA_SECRET')));
   const previousSecrets = (r.raw('MFA_PREVIOUS_SECRETS') ?? '')
     .split(',')
     .map((part) => part.trim())
     .filter(Boolean)
-    .map((part) => parseSecret(part, 'MFA_PREVIOUS_SECRETS')!);
+    .flatMap((part) => r.checked(() => parseSecret(part, 'MFA_PREVIOUS_SECRETS')) ?? []);
 
   const delivery = {
     email: r.oneOf<EmailTransport>('MFA_EMAIL_TRANSPORT', ['outbox', 'smtp', 'webhook'], r.raw('MFA_SMTP_URL') ? 'smtp' : 'outbox'),
@@ -249,25 +289,28 @@ export function loadConfig(env: Source = process.env): Config {
     templatesDir: r.raw('MFA_TEMPLATES_DIR'),
     defaultLocale: r.string('MFA_DEFAULT_LOCALE', 'en'),
   };
-  if (delivery.email === 'smtp' && !delivery.smtpUrl) throw new ConfigError('MFA_SMTP_URL', 'is required when MFA_EMAIL_TRANSPORT=smtp');
+  if (delivery.email === 'smtp' && !delivery.smtpUrl && !r.raw('MFA_SMTP_URL')) r.problem('MFA_SMTP_URL', 'is required when MFA_EMAIL_TRANSPORT=smtp');
   for (const [name, transport] of [['MFA_SMS_TRANSPORT', delivery.sms], ['MFA_VOICE_TRANSPORT', delivery.voice]] as const) {
     if (transport === 'twilio') {
       for (const needed of ['MFA_TWILIO_ACCOUNT_SID', 'MFA_TWILIO_AUTH_TOKEN', 'MFA_TWILIO_FROM']) {
-        if (!r.raw(needed)) throw new ConfigError(needed, `is required when ${name}=twilio`);
+        if (!r.raw(needed) && !r.problems.some((p) => p.variable === needed)) r.problem(needed, `is required when ${name}=twilio`);
       }
     }
   }
   const usesWebhook = [delivery.email, delivery.sms, delivery.voice].includes('webhook');
-  if (usesWebhook && !delivery.webhookUrl) throw new ConfigError('MFA_WEBHOOK_URL', 'is required when a transport is webhook');
-  if (usesWebhook && !delivery.webhookSecret) throw new ConfigError('MFA_WEBHOOK_SECRET', 'is required when a transport is webhook');
+  if (usesWebhook && !delivery.webhookUrl && !r.raw('MFA_WEBHOOK_URL')) r.problem('MFA_WEBHOOK_URL', 'is required when a transport is webhook');
+  if (usesWebhook && !delivery.webhookSecret) r.problem('MFA_WEBHOOK_SECRET', 'is required when a transport is webhook');
+  // Production mode refuses every development default; all of them are listed at once.
   if (mode === 'production') {
     for (const [name, transport] of Object.entries({ MFA_EMAIL_TRANSPORT: delivery.email, MFA_SMS_TRANSPORT: delivery.sms, MFA_VOICE_TRANSPORT: delivery.voice })) {
-      if (transport === 'outbox') throw new ConfigError(name, 'the local outbox is for development; choose a real transport in production mode');
+      if (transport === 'outbox') r.problem(name, 'the local outbox is for development; choose a real transport in production mode');
     }
-    if (!secret) throw new ConfigError('MFA_SECRET', 'is required in production mode');
+    if (!secret && !r.raw('MFA_SECRET')) r.problem('MFA_SECRET', 'is required in production mode');
+    if (!r.raw('MFA_PUBLIC_URL')) r.problem('MFA_PUBLIC_URL', 'is required in production mode (the address callers reach the service at, and the issuer of its access tokens)');
   }
 
   const devDefaults: string[] = [];
+  const warnings: string[] = [];
   if (!secret) devDefaults.push('MFA_SECRET (a generated secret in the data directory)');
   for (const [name, transport] of Object.entries({ MFA_EMAIL_TRANSPORT: delivery.email, MFA_SMS_TRANSPORT: delivery.sms, MFA_VOICE_TRANSPORT: delivery.voice })) {
     if (transport === 'outbox') devDefaults.push(`${name} (messages go to the local outbox, not to people)`);
@@ -339,10 +382,19 @@ export function loadConfig(env: Source = process.env): Config {
       auditDays: r.int('MFA_AUDIT_RETENTION_DAYS', 365, 0, 36_500),
     },
     devDefaults,
+    warnings,
   };
   // Checked last, when every setting has been asked for: a misspelt name in the file is an error, not ignored.
   const unknown = Object.keys(file).filter((key) => !r.asked.has(key));
-  if (unknown.length > 0) throw new ConfigError('MFA_CONFIG_FILE', `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  if (unknown.length > 0) r.problem('MFA_CONFIG_FILE', `unknown setting${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  r.throwProblems();
+  // A misspelt variable is only warned about: the environment holds variables of other programs too, and
+  // a deployment may set a variable a newer version reads.
+  for (const name of Object.keys(setInEnv)) {
+    if (!name.startsWith('MFA_') || r.asked.has(name) || NOT_SETTINGS.test(name)) continue;
+    const closest = closestName(name, [...r.asked]);
+    warnings.push(`unknown variable ${name} is ignored${closest ? `; did you mean ${closest}?` : ''}`);
+  }
   return deepFreeze(config);
 }
 
@@ -361,9 +413,35 @@ function eventsSettings(r: Reader): EventsSettings | undefined {
   const maxTries = r.int('MFA_EVENTS_WEBHOOK_MAX_TRIES', 5, 1, 20);
   const retryBaseMs = r.int('MFA_EVENTS_WEBHOOK_RETRY_BASE_MS', 1000, 10, 600_000);
   const timeoutMs = r.int('MFA_EVENTS_WEBHOOK_TIMEOUT_MS', 5000, 100, 120_000);
-  if (url && !secret) throw new ConfigError('MFA_EVENTS_WEBHOOK_SECRET', 'is required when MFA_EVENTS_WEBHOOK_URL is set');
-  if (secret && !url) throw new ConfigError('MFA_EVENTS_WEBHOOK_URL', 'is required when MFA_EVENTS_WEBHOOK_SECRET is set');
+  if (url && !secret) r.problem('MFA_EVENTS_WEBHOOK_SECRET', 'is required when MFA_EVENTS_WEBHOOK_URL is set');
+  if (secret && !url && !r.raw('MFA_EVENTS_WEBHOOK_URL')) r.problem('MFA_EVENTS_WEBHOOK_URL', 'is required when MFA_EVENTS_WEBHOOK_SECRET is set');
   return url && secret ? { url, secret, maxTries, retryBaseMs, timeoutMs } : undefined;
+}
+
+/** The known name nearest to `name` by edit distance, if it is near enough to be a likely typo. */
+export function closestName(name: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of known) {
+    const distance = editDistance(name, candidate);
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+  }
+  // MFA_ is shared by all, so closeness is judged on the rest of the name.
+  return bestDistance <= Math.max(2, Math.floor((name.length - 4) / 3)) ? best : undefined;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours (ULR for URL). */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!;
+      const up = d[i - 1]!;
+      row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -35,6 +35,7 @@ import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
 import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
+import { databaseFailure } from './startup.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -43,6 +44,8 @@ export interface Runtime {
   readonly randomBytes: RandomBytes;
   readonly keys: KeyRing;
   readonly app: FastifyInstance;
+  /** The provider configurations and each method's test, as `GET /mfa/{method}/test` uses them (and `mfa-controller check`). */
+  readonly providers: { readonly configs: ProviderConfigs; readonly testers: Readonly<Partial<Record<ProviderMethod, ProviderTester>>> };
   close(): Promise<void>;
 }
 
@@ -53,7 +56,12 @@ export interface RuntimeOverrides {
   readonly logger?: false | Record<string, unknown>;
   /** PostgreSQL schema to use (tests). */
   readonly schema?: string;
+  /** Told of a problem found at start that does not stop the service (Redis away); the log has it too. */
+  readonly onWarning?: (line: string) => void;
 }
+
+/** How long start-up waits for Redis before warning that it is away. */
+const REDIS_START_WAIT_MS = 3000;
 
 /** The master secret: configured, or (development only) generated once into the data directory. */
 export function masterSecret(config: Config): Buffer {
@@ -82,11 +90,20 @@ export function sealerFor(config: Config): Sealer {
   );
 }
 
-/** Opens the store and applies migrations; shared by the server and the CLI. */
+/**
+ * Opens the store and applies migrations; shared by the server and the CLI. A database that cannot be
+ * reached or entered is a StartupError naming the setting (src/startup.ts).
+ */
 export async function openMigratedStore(config: Config, schema?: string): Promise<Store> {
-  const store = openStore(config.databaseUrl, schema ? { schema } : {});
-  await store.migrate();
-  return store;
+  let store: Store | undefined;
+  try {
+    store = openStore(config.databaseUrl, schema ? { schema } : {});
+    await store.migrate();
+    return store;
+  } catch (err) {
+    await store?.close().catch(() => undefined);
+    throw databaseFailure(err, config) ?? err;
+  }
 }
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
@@ -108,6 +125,14 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       const redis = new RedisRateCounter(config.redisUrl);
       counter = redis;
       checkRedis = () => redis.ping();
+      // The service starts anyway (Redis may come up later; readiness answers 503 until it does), but
+      // says so loudly: every rate-limited request fails while Redis is away.
+      const away = await redis.whenReady(REDIS_START_WAIT_MS);
+      if (away) {
+        const line = `MFA_REDIS_URL: Redis cannot be reached (${away}); rate-limited requests fail and /health/ready answers 503 until it can`;
+        logger.warn(line);
+        overrides.onWarning?.(line);
+      }
     } else {
       counter = new StoreRateCounter(store);
     }
@@ -267,6 +292,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       randomBytes,
       keys,
       app,
+      providers: { configs: providerConfigs, testers },
       async close() {
         for (const close of closers) await close().catch(() => undefined);
       },

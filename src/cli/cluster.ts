@@ -7,8 +7,9 @@ import type { Config } from '../config.js';
 import { createLogger } from '../http/app.js';
 import { masterSecret, openMigratedStore } from '../runtime.js';
 import { isPostgresUrl } from '../store/index.js';
+import { MAX_WORKERS } from './cluster-limits.js';
 
-export const MAX_WORKERS = 64;
+export { MAX_WORKERS };
 
 /** A worker that dies sooner than this after it started died of its start-up; restarts back off. */
 const QUICK_DEATH_MS = 5000;

@@ -1,289 +1,317 @@
 #!/usr/bin/env node
 // The command line: `serve` runs the service; the rest manage clients, identities, security questions,
-// keys and the outbox directly on the configured database.
-import cluster from 'node:cluster';
-import { readFile } from 'node:fs/promises';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parseArgs } from 'node:util';
-import { randomBytes } from 'node:crypto';
-import { createClient } from '../auth/clients.js';
-import { KeyRing } from '../auth/keyring.js';
-import { ADMIN_SCOPE, KNOWN_SCOPES } from '../auth/scopes.js';
+// keys, the outbox and the audit trail directly on the configured database, and `check` tries every
+// outside connection. Each command is one entry of COMMANDS; usage and --help come from it, and its work
+// (src/cli/commands.ts, with the drivers and the server) is loaded only when it runs.
+import { readFileSync } from 'node:fs';
+import { KNOWN_SCOPES } from '../auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
+import { AUDIT_OUTCOMES } from '../core/audit.js';
 import { ServiceError } from '../core/errors.js';
-import { detectFormat, parseIdentityImport } from '../core/identity-import.js';
-import { validateQuestionInput, withText } from '../core/kba-catalog.js';
-import type { Store } from '../core/ports.js';
-import { generateId } from '../core/secrets.js';
-import { readOutbox } from '../delivery/outbox.js';
-import { parseWorkers, runPrimary } from './cluster.js';
-import { createRuntime, openMigratedStore, sealerFor } from '../runtime.js';
+import { METHODS } from '../core/model.js';
+import { StartupError, whereData } from '../startup.js';
+import { INIT_OPTION, UsageError, parseCommand, usageOf, wantsHelp, type CommandSpec } from './args.js';
+import { MAX_WORKERS } from './cluster-limits.js';
+import type * as Commands from './commands.js';
 
-const USAGE = `usage: mfa-controller <command>
+type RunName = { [K in keyof typeof Commands]: (typeof Commands)[K] extends Commands.Run ? K : never }[keyof typeof Commands];
 
-  serve [--workers N]                     run the service (default); --workers N runs N worker
-                                          processes sharing the port (docs/operations.md)
-  migrate                                 apply database migrations and exit
-  clients create --name N --scopes S[,S] [--identity ALIAS] [--json]
-                                          create an API client; prints its secret once;
-                                          --identity makes a personal client acting for ALIAS
-  clients list [--json]
-  clients delete CLIENT_ID
-  users import FILE                       import identities from JSON or CSV (all or nothing)
-  users list [--json]
-  users get ALIAS [--json]
-  users delete ALIAS
-  questions add --id ID --text TEXT [--locale L]
-                                          add a security question, or set its text for locale L
-                                          (no --locale: the default text)
-  questions list [--json]                 questions, their texts and how many answered each
-  questions remove ID                     remove a question and every answer to it
-  keys rotate                             start signing access tokens with a new key
-  outbox [--json] [--last N]              show messages written to the local outbox
+interface Command extends CommandSpec {
+  readonly store: Commands.StoreUse;
+  /** The export of commands.ts that does the work. */
+  readonly run: RunName;
+}
+
+const print = (value: string) => process.stdout.write(`${value}\n`);
+const note = (line: string) => process.stderr.write(`${line}\n`);
+
+const json = { json: { type: 'boolean' } } as const;
+
+const COMMANDS: readonly Command[] = [
+  {
+    name: 'serve',
+    synopsis: '[--workers N]',
+    about: `run the service (the default command); creates the database on its first start.\n--workers N runs N worker processes (1 to ${MAX_WORKERS}) sharing the port (docs/operations.md)`,
+    options: { workers: { type: 'string' } },
+    store: 'none',
+    run: 'serve',
+  },
+  {
+    name: 'migrate',
+    synopsis: '',
+    about: 'create the database if it is new, apply migrations, and exit',
+    store: 'create',
+    run: 'migrate',
+  },
+  {
+    name: 'check',
+    synopsis: '',
+    about: 'check the configuration, the database, Redis, the delivery transports (without sending)\nand every configured provider; one line each, exit 1 if any failed',
+    store: 'none',
+    run: 'check',
+  },
+  {
+    name: 'clients create',
+    synopsis: '--name N --scopes S[,S] [--identity ALIAS] [--json]',
+    about: 'create an API client and print its secret (shown only this once);\n--identity makes a personal client acting for identity ALIAS',
+    options: { name: { type: 'string' }, scopes: { type: 'string' }, identity: { type: 'string' }, ...json },
+    store: 'existing',
+    run: 'clientsCreate',
+  },
+  {
+    name: 'clients list',
+    synopsis: '[--json]',
+    about: 'list the API clients (never their secrets)',
+    options: json,
+    store: 'existing',
+    run: 'clientsList',
+  },
+  {
+    name: 'clients delete',
+    synopsis: 'CLIENT_ID',
+    about: 'delete an API client; its tokens stop working',
+    positionals: ['CLIENT_ID'],
+    store: 'existing',
+    run: 'clientsDelete',
+  },
+  {
+    name: 'users import',
+    synopsis: 'FILE',
+    about: 'import identities from a JSON or CSV file (all or nothing; docs/identities.md)',
+    positionals: ['FILE'],
+    store: 'existing',
+    run: 'usersImport',
+  },
+  {
+    name: 'users list',
+    synopsis: '[--json]',
+    about: 'list the identities with their status and attribute names',
+    options: json,
+    store: 'existing',
+    run: 'usersList',
+  },
+  {
+    name: 'users get',
+    synopsis: 'ALIAS [--json]',
+    about: 'show one identity',
+    options: json,
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersGet',
+  },
+  {
+    name: 'users delete',
+    synopsis: 'ALIAS',
+    about: 'delete an identity and its security answers',
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersDelete',
+  },
+  {
+    name: 'users unlock',
+    synopsis: 'ALIAS',
+    about: 'end the token and KBA lockouts of ALIAS and forget its failures (recorded in the audit trail)',
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersUnlock',
+  },
+  {
+    name: 'users reset-kba',
+    synopsis: 'ALIAS',
+    about: 'delete the security answers of ALIAS so that they enrol again (recorded in the audit trail)',
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersResetKba',
+  },
+  {
+    name: 'questions add',
+    synopsis: '--id ID --text TEXT [--locale L]',
+    about: 'add a security question, or set its text for locale L (no --locale: the default text)',
+    options: { id: { type: 'string' }, text: { type: 'string' }, locale: { type: 'string' } },
+    store: 'existing',
+    run: 'questionsAdd',
+  },
+  {
+    name: 'questions list',
+    synopsis: '[--json]',
+    about: 'list the questions, their texts and how many identities answered each',
+    options: json,
+    store: 'existing',
+    run: 'questionsList',
+  },
+  {
+    name: 'questions remove',
+    synopsis: 'ID',
+    about: 'remove a question and every answer to it',
+    positionals: ['ID'],
+    store: 'existing',
+    run: 'questionsRemove',
+  },
+  {
+    name: 'keys rotate',
+    synopsis: '',
+    about: 'start signing access tokens with a new key',
+    store: 'existing',
+    run: 'keysRotate',
+  },
+  {
+    name: 'outbox',
+    synopsis: '[--json] [--last N]',
+    about: 'show the messages written to the local outbox (development), with their request ids',
+    options: { ...json, last: { type: 'string' } },
+    store: 'none',
+    run: 'outbox',
+  },
+  {
+    name: 'audit',
+    synopsis: '[--alias A] [--method M] [--outcome O] [--client-id C] [--since T] [--until T]\n       [--after ID] [--order newest|oldest] [--limit N] [--json]',
+    about: `show the audit trail, newest first, with the filters of GET /admin/v1/audit (docs/operations.md).\nM: ${METHODS.join(' ')}; O: ${AUDIT_OUTCOMES.join(' ')};\nT: epoch milliseconds or an ISO 8601 date-time; N: 1 to 1000 (default 100)`,
+    options: {
+      alias: { type: 'string' },
+      method: { type: 'string' },
+      outcome: { type: 'string' },
+      'client-id': { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      after: { type: 'string' },
+      order: { type: 'string' },
+      limit: { type: 'string' },
+      ...json,
+    },
+    store: 'existing',
+    run: 'audit',
+  },
+];
+
+/** Command groups: `clients` alone names no command but lists those it holds. */
+const GROUPS = ['clients', 'users', 'questions', 'keys'];
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function overview(): string {
+  const lines = COMMANDS.map((c) => {
+    const head = `  ${c.name}${c.synopsis ? ` ${c.synopsis.split('\n')[0]}` : ''}`;
+    return head.length < 42 ? `${head.padEnd(42)}${c.about.split('\n')[0]}` : `${head}\n${' '.repeat(42)}${c.about.split('\n')[0]}`;
+  });
+  return `usage: mfa-controller <command> [options]
+
+${lines.join('\n')}
+
+  --help after any command shows its options; --version prints the version.
+  Commands that open the database refuse to create a new one unless given --init
+  (the server creates it on its first start, and so does migrate).
 
 Scopes: ${KNOWN_SCOPES.join(' ')}
-Configuration comes from MFA_* environment variables; see docs/configuration.md.`;
+Configuration comes from MFA_* environment variables; see docs/configuration.md.
+Exit codes: 0 done; 1 a check failed, or the database or port could not be used; 2 bad arguments,
+input or configuration.`;
+}
 
-const clock = { now: () => Date.now() };
-const random = (size: number) => randomBytes(size);
+function commandNamed(name: string): Command {
+  return COMMANDS.find((c) => c.name === name)!;
+}
 
-class UsageError extends Error {}
+// ---------------------------------------------------------------------------------------------------
+// Dispatch
 
-async function withStore<T>(config: Config, work: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openMigratedStore(config);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
+/** The command named by the first one or two words of argv, and the arguments after them. */
+function findCommand(argv: readonly string[]): { command: Command; rest: string[] } | { group: string } | undefined {
+  const [first = 'serve', second, ...after] = argv;
+  if (GROUPS.includes(first)) {
+    const command = second === undefined || second.startsWith('-') ? undefined : COMMANDS.find((c) => c.name === `${first} ${second}`);
+    return command ? { command, rest: after } : { group: first };
   }
+  // No command but options (`mfa-controller --workers 2`) means serve, as no command at all does.
+  const command = first.startsWith('-') ? commandNamed('serve') : COMMANDS.find((c) => c.name === first);
+  if (!command) return undefined;
+  return { command, rest: first.startsWith('-') ? [...argv] : argv.slice(1) };
 }
 
-const print = (value: unknown) => process.stdout.write(`${typeof value === 'string' ? value : JSON.stringify(value, null, 2)}\n`);
-
-async function serve(config: Config, args: string[] = []): Promise<void> {
-  const { values } = parseArgs({ args, options: { workers: { type: 'string' } } });
-  let workers: number | undefined;
-  try {
-    workers = values.workers === undefined ? undefined : parseWorkers(values.workers);
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  // A cluster worker runs the ordinary server below; the primary only forks and supervises.
-  if (workers !== undefined && cluster.isPrimary) {
-    printDevDefaults(config);
-    return runPrimary(config, workers);
-  }
-  if (cluster.isPrimary) printDevDefaults(config);
-  const runtime = await createRuntime(config);
-  await listenAndDrain(config, runtime);
+function groupUsage(group: string): string {
+  const members = COMMANDS.filter((c) => c.name.startsWith(`${group} `));
+  return `usage:\n${members.map((c) => `  mfa-controller ${c.name}${c.synopsis ? ` ${c.synopsis.split('\n')[0]}` : ''}`).join('\n')}\n\n  --help after a command shows what it does.`;
 }
 
-function printDevDefaults(config: Config): void {
-  if (config.devDefaults.length > 0) {
-    const bar = '!'.repeat(78);
-    process.stderr.write(`${bar}\n!! mfa-controller is running with development defaults:\n`);
-    for (const item of config.devDefaults) process.stderr.write(`!!   - ${item}\n`);
-    process.stderr.write(`!! Do not use this setup for real people. See docs/configuration.md.\n${bar}\n`);
-  }
-}
-
-async function listenAndDrain(config: Config, runtime: Awaited<ReturnType<typeof createRuntime>>): Promise<void> {
-  // Responses not yet sent when a stop begins must close their connection: server.close() reaps only
-  // connections idle at that moment, so a keep-alive client whose request was in flight would hold
-  // app.close() open until the grace period ran out and the process exited 1.
-  const unanswered = new Set<ServerResponse>();
-  runtime.app.server.on('request', (_request: IncomingMessage, response: ServerResponse) => {
-    unanswered.add(response);
-    response.once('close', () => unanswered.delete(response));
-  });
-  await runtime.app.listen({ host: config.host, port: config.port });
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    runtime.app.log.info({ signal, inFlight: unanswered.size }, 'draining in-flight requests');
-    for (const response of unanswered) if (!response.headersSent) response.setHeader('connection', 'close');
-    const force = setTimeout(() => {
-      runtime.app.log.error('shutdown grace period over; exiting');
-      process.exit(1);
-    }, config.shutdownGraceMs);
-    force.unref();
-    runtime.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
-}
-
-async function clients(config: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { name: { type: 'string' }, scopes: { type: 'string' }, identity: { type: 'string' }, json: { type: 'boolean' } },
-  });
-  const [action, id] = positionals;
-  await withStore(config, async (store) => {
-    if (action === 'create') {
-      if (!values.name || !values.scopes) throw new UsageError('clients create needs --name and --scopes');
-      if (values.identity === '') throw new UsageError('clients create --identity needs an alias');
-      const scopes = values.scopes.split(/[\s,]+/).filter(Boolean);
-      const created = await createClient(store, clock, random, values.name, scopes, values.identity ?? null);
-      // The identity is printed only for a personal client, so a service client's output stays as it was.
-      const personal = created.identityAlias === null ? {} : { identityAlias: created.identityAlias };
-      if (values.json) print({ clientId: created.clientId, clientSecret: created.clientSecret, ...personal });
-      else print(`client id:     ${created.clientId}\nclient secret: ${created.clientSecret}\n(the secret is shown only now)`);
-      if (created.identityAlias !== null && !values.json) print(`a personal client: its tokens act for identity ${created.identityAlias}`);
-      if (scopes.includes(ADMIN_SCOPE) && !values.json) print(`scope ${ADMIN_SCOPE} lets this client manage identities and clients`);
-    } else if (action === 'list') {
-      const list = (await store.listClients()).map((c) => ({
-        clientId: c.clientId,
-        name: c.name,
-        scopes: c.scopes,
-        ...(c.identityAlias === null ? {} : { identityAlias: c.identityAlias }),
-        created: new Date(c.createdAt).toISOString(),
-      }));
-      const line = (c: (typeof list)[number]) => `${c.clientId}  ${c.name}  ${c.scopes.join(' ')}${c.identityAlias === undefined ? '' : `  (for ${c.identityAlias})`}`;
-      print(values.json ? list : list.map(line).join('\n') || '(no clients)');
-    } else if (action === 'delete' && id) {
-      if (!(await store.deleteClient(id))) throw new UsageError(`no client ${id}`);
-      print(`deleted ${id}`);
-    } else {
-      throw new UsageError('clients: expected create, list or delete CLIENT_ID');
-    }
-  });
-}
-
-async function users(config: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  const [action, target] = positionals;
-  await withStore(config, async (store) => {
-    if (action === 'import' && target) {
-      const text = await readFile(target, 'utf8');
-      const { rows, errors } = parseIdentityImport(text, detectFormat(target, text));
-      if (errors.length > 0) {
-        for (const e of errors) process.stderr.write(`${target}:${e.line}: ${e.message}\n`);
-        throw new UsageError(`${errors.length} bad row(s); nothing was imported`);
-      }
-      const result = await store.upsertIdentities(rows, () => generateId(random), clock.now());
-      print(`imported ${rows.length} identities (${result.created} created, ${result.updated} updated)`);
-    } else if (action === 'list') {
-      const all = [];
-      let after: string | undefined;
-      for (;;) {
-        const page = await store.listIdentities(500, after);
-        all.push(...page);
-        if (page.length < 500) break;
-        after = page[page.length - 1]?.alias;
-      }
-      print(values.json ? all : all.map((i) => `${i.alias}  ${i.status}  ${Object.keys(i.attributes).join(',')}`).join('\n') || '(no identities)');
-    } else if (action === 'get' && target) {
-      const identity = await store.findIdentity(target);
-      if (!identity) throw new UsageError(`no identity ${target}`);
-      print(values.json ? identity : Object.entries({ id: identity.id, alias: identity.alias, status: identity.status, ...identity.attributes }).map(([k, v]) => `${k}: ${v}`).join('\n'));
-    } else if (action === 'delete' && target) {
-      if (!(await store.deleteIdentity(target))) throw new UsageError(`no identity ${target}`);
-      print(`deleted ${target}`);
-    } else {
-      throw new UsageError('users: expected import FILE, list, get ALIAS or delete ALIAS');
-    }
-  });
-}
-
-async function questions(config: Config, args: string[]): Promise<void> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { id: { type: 'string' }, text: { type: 'string' }, locale: { type: 'string' }, json: { type: 'boolean' } },
-  });
-  const [action, target] = positionals;
-  await withStore(config, async (store) => {
-    if (action === 'add') {
-      if (values.id === undefined || values.text === undefined) throw new UsageError('questions add needs --id and --text');
-      const checked = validateQuestionInput({ id: values.id, text: values.text, locale: values.locale ?? '' });
-      if (Array.isArray(checked)) throw new UsageError(checked.join('\n'));
-      const existing = (await store.listQuestions()).find((q) => q.id === checked.id);
-      await store.putQuestion(withText(existing, checked.id, checked.locale, checked.text, clock.now()));
-      const which = checked.locale === '' ? 'default text' : `${checked.locale} text`;
-      print(`${existing ? 'updated' : 'added'} question ${checked.id} (${which})`);
-    } else if (action === 'list') {
-      const counts = await store.answerCounts();
-      const list = (await store.listQuestions()).map((q) => ({ id: q.id, texts: q.texts, numAnswers: counts.get(q.id) ?? 0 }));
-      if (values.json) {
-        print(list);
-        return;
-      }
-      const block = (q: (typeof list)[number]) =>
-        [`${q.id}  (${q.numAnswers} answered)`, ...Object.entries(q.texts).map(([locale, text]) => `  ${locale || 'default'}: ${text}`)].join('\n');
-      print(list.map(block).join('\n') || '(no questions)');
-    } else if (action === 'remove' && target) {
-      if (!(await store.removeQuestion(target))) throw new UsageError(`no question ${target}`);
-      print(`removed ${target} and every answer to it`);
-    } else {
-      throw new UsageError('questions: expected add --id ID --text TEXT [--locale L], list or remove ID');
-    }
-  });
-}
-
-async function keys(config: Config, args: string[]): Promise<void> {
-  if (args[0] !== 'rotate') throw new UsageError('keys: expected rotate');
-  await withStore(config, async (store) => {
-    const ring = new KeyRing(store, sealerFor(config), clock, random, config.accessTokenTtlSeconds * 1000);
-    print(`signing with new key ${await ring.rotate()}; older keys verify for ${config.accessTokenTtlSeconds} s more`);
-  });
-}
-
-async function outbox(config: Config, args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { json: { type: 'boolean' }, last: { type: 'string' } } });
-  const entries = await readOutbox(config.dataDir);
-  const shown = values.last ? entries.slice(-Number(values.last)) : entries;
-  if (values.json) {
-    print(shown);
-    return;
-  }
-  print(shown.map((m) => `[${m.at}] ${m.channel} to ${m.to}${m.subject ? ` — ${m.subject}` : ''}\n${m.body}\n`).join('\n') || '(the outbox is empty)');
-}
 
 export async function main(argv: string[]): Promise<number> {
-  const [command = 'serve', ...rest] = argv;
-  if (command === '--help' || command === '-h' || command === 'help') {
-    print(USAGE);
+  const [first] = argv;
+  if (first === '--version' || first === '-V' || first === 'version') {
+    print(`mfa-controller ${VERSION}`);
     return 0;
   }
+  if (first === '--help' || first === '-h' || first === 'help') {
+    print(overview());
+    return 0;
+  }
+  let config: Config | undefined;
   try {
-    const config = loadConfig();
-    switch (command) {
-      case 'serve':
-        await serve(config, rest);
-        return -1;
-      case 'migrate':
-        await withStore(config, async () => print('migrations applied'));
+    const found = findCommand(argv);
+    if (!found) throw new UsageError(`unknown command ${first}`, overview());
+    if ('group' in found) {
+      if (wantsHelp(argv)) {
+        print(groupUsage(found.group));
         return 0;
-      case 'clients':
-        await clients(config, rest);
-        return 0;
-      case 'users':
-        await users(config, rest);
-        return 0;
-      case 'questions':
-        await questions(config, rest);
-        return 0;
-      case 'keys':
-        await keys(config, rest);
-        return 0;
-      case 'outbox':
-        await outbox(config, rest);
-        return 0;
-      default:
-        throw new UsageError(`unknown command ${command}\n\n${USAGE}`);
+      }
+      const second = argv[1];
+      const members = COMMANDS.filter((c) => c.name.startsWith(`${found.group} `)).map((c) => c.name.split(' ')[1]);
+      const expected = `expected ${members.slice(0, -1).join(', ')}${members.length > 1 ? ' or ' : ''}${members.at(-1)}`;
+      throw new UsageError(second === undefined || second.startsWith('-') ? `${found.group}: ${expected}` : `${found.group}: unknown command ${second}; ${expected}`, groupUsage(found.group));
     }
+    const { command, rest } = found;
+    if (wantsHelp(rest)) {
+      print(usageOf(command));
+      return 0;
+    }
+    const args = parseCommand(command.store === 'existing' ? { ...command, options: { ...command.options, ...INIT_OPTION } } : command, rest);
+    config = loadConfig();
+    for (const warning of config.warnings) note(`mfa-controller: warning: ${warning}`);
+    const commands = await import('./commands.js');
+    const run: Commands.Run = commands[command.run];
+    const usage = usageOf(command);
+    if (command.store === 'none') {
+      const code = await run(config, args, undefined, usage);
+      if (command.name === 'outbox') note(`(${whereData(config)})`);
+      return code;
+    }
+    const store = await commands.openFor(config, command.store, args.values['init'] === true);
+    let code: number;
+    try {
+      code = await run(config, args, store, usage);
+    } catch (err) {
+      // The failure first, then which database it happened on.
+      code = report(err, undefined);
+    } finally {
+      await store.close();
+    }
+    note(`(${whereData(config)})`);
+    return code;
   } catch (err) {
-    if (err instanceof ConfigError) process.stderr.write(`configuration error: ${err.message}\n`);
-    else if (err instanceof UsageError || err instanceof ServiceError) process.stderr.write(`mfa-controller: ${err.message}\n`);
-    else process.stderr.write(`mfa-controller: ${(err as Error).stack ?? String(err)}\n`);
+    return report(err, config);
+  }
+}
+
+/** One line (or one per problem) for every failure an operator can cause or fix; the stack only for a bug. */
+function report(err: unknown, config: Config | undefined): number {
+  if (err instanceof ConfigError) {
+    for (const problem of err.problems) note(`configuration error: ${problem.message}`);
     return 2;
   }
+  if (err instanceof UsageError) {
+    note(`mfa-controller: ${err.message}`);
+    if (err.usage) note(`\n${err.usage}`);
+    return 2;
+  }
+  if (err instanceof ServiceError) {
+    note(`mfa-controller: ${err.message}`);
+    return 2;
+  }
+  if (err instanceof StartupError) {
+    note(`mfa-controller: ${err.message}`);
+    if (config) note(`(${whereData(config)})`);
+    return 1;
+  }
+  note(`mfa-controller: unexpected error (a bug; please report it): ${(err as Error)?.stack ?? String(err)}`);
+  return 1;
 }
 
 const code = await main(process.argv.slice(2));

@@ -12,8 +12,11 @@ export function auditOutcome(status: VerificationStatus): AuditOutcome {
   return status === 'PENDING' ? 'SENT' : status;
 }
 
-/** The call that led to the decision: token send, a check (token/kba authenticate, duo/okta/rsa verify), or a poll that saw the provider's final answer. */
-export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll'] as const;
+/**
+ * The call that led to the decision: token send, a check (token/kba authenticate, duo/okta/rsa verify), a
+ * poll that saw the provider's final answer, or an operator's action (`unlock` a lockout, `reset` KBA answers).
+ */
+export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll', 'unlock', 'reset'] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
 
 /**
@@ -138,4 +141,10 @@ export class AuditIds {
     }
     return `${String(this.lastMs).padStart(15, '0')}${String(this.sequence).padStart(6, '0')}${this.randomBytes(4).toString('hex')}`;
   }
+}
+
+/** A time filter of the audit query: epoch milliseconds (digits) or an ISO 8601 date-time; undefined if neither. */
+export function parseAuditInstant(text: string): number | undefined {
+  const ms = /^[0-9]{1,15}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
+  return Number.isFinite(ms) ? ms : undefined;
 }

@@ -219,6 +219,8 @@ export interface Message {
   readonly subject: string;
   readonly body: string;
   readonly locale: string;
+  /** The verification the message belongs to; the outbox keeps it so a developer can match message to request. */
+  readonly requestId?: string;
 }
 
 export interface Sender {

@@ -14,6 +14,8 @@ export interface OutboxEntry {
   readonly to: string;
   readonly subject: string;
   readonly body: string;
+  /** The verification's request id (as the send answered it); absent in entries written before it was kept. */
+  readonly requestId?: string;
 }
 
 export function outboxPath(dataDir: string): string {
@@ -37,6 +39,7 @@ export class OutboxSender implements Sender {
       to: message.to,
       subject: message.subject,
       body: message.body,
+      ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
     };
     try {
       // The file holds live tokens: readable by the service's user only. Modes apply on creation only.
@@ -82,8 +85,8 @@ function parseEntry(line: string): OutboxEntry | undefined {
     return undefined;
   }
   if (value === null || typeof value !== 'object') return undefined;
-  const { at, channel, to, subject, body } = value as Record<string, unknown>;
+  const { at, channel, to, subject, body, requestId } = value as Record<string, unknown>;
   if (typeof at !== 'string' || typeof to !== 'string' || typeof subject !== 'string' || typeof body !== 'string') return undefined;
   if (channel !== 'email' && channel !== 'sms' && channel !== 'voice') return undefined;
-  return { at, channel, to, subject, body };
+  return { at, channel, to, subject, body, ...(typeof requestId === 'string' ? { requestId } : {}) };
 }

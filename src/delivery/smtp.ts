@@ -50,6 +50,16 @@ export class SmtpSender implements Sender {
     }
   }
 
+  /** Connects and logs in without sending (nodemailer's verify); what was checked, or a DeliveryError. */
+  async check(): Promise<string> {
+    try {
+      await this.transporter.verify();
+    } catch (err) {
+      throw new DeliveryError(`smtp: ${this.server} refused or could not be reached: ${redact(describe(err, this.options.timeoutMs), this.secrets)}`);
+    }
+    return `${this.server} accepted the connection${this.secrets.length > 0 ? ' and the login' : ''}`;
+  }
+
   async close(): Promise<void> {
     this.transporter.close();
   }

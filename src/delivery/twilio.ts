@@ -47,12 +47,22 @@ export class TwilioSender implements Sender {
     }
   }
 
+  /** Fetches the account resource (sends nothing): proves the API answers and takes the SID and token. */
+  async check(): Promise<string> {
+    try {
+      const account = await this.client.api.v2010.accounts(this.options.accountSid).fetch();
+      return `account ${account.sid} (${account.status}) at ${this.options.baseUrl ?? 'https://api.twilio.com'}`;
+    } catch (err) {
+      throw this.toDeliveryError('check', err);
+    }
+  }
+
   async close(): Promise<void> {
     // The client holds no connection that outlives a request.
   }
 
   private toDeliveryError(channel: string, err: unknown): DeliveryError {
-    const what = channel === 'voice' ? 'call' : 'SMS';
+    const what = channel === 'voice' ? 'call' : channel === 'check' ? 'account check' : 'SMS';
     if (err instanceof twilio.RestException) {
       const detail = `Twilio error ${err.code ?? 'without code'}: ${err.message} (HTTP ${err.status}${err.moreInfo ? `, ${err.moreInfo}` : ''})`;
       return new DeliveryError(this.redact(`twilio: ${what} rejected: ${detail}`), {

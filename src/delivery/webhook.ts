@@ -64,6 +64,21 @@ export class WebhookSender implements Sender {
     }
   }
 
+  /**
+   * Reachability only: a HEAD request, nothing signed and nothing delivered. Any HTTP answer counts (the
+   * endpoint may well refuse HEAD); no answer, a refused connection or a TLS failure does not.
+   */
+  async check(): Promise<string> {
+    let response: Response;
+    try {
+      response = await fetch(this.options.url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(this.options.timeoutMs) });
+    } catch (err) {
+      throw new DeliveryError(`webhook: ${this.target} cannot be reached: ${describeFetchError(err, this.options.timeoutMs)}`);
+    }
+    await response.arrayBuffer().catch(() => undefined);
+    return `${this.target} answered (HTTP ${response.status} to HEAD)`;
+  }
+
   async close(): Promise<void> {
     // fetch keeps no per-sender state.
   }

@@ -43,6 +43,23 @@ export class RedisRateCounter implements RateCounter {
     await this.redis.ping();
   }
 
+  /** Undefined once connected, or the cause (an error code) if not connected within `timeoutMs`. */
+  whenReady(timeoutMs: number): Promise<string | undefined> {
+    if (this.redis.status === 'ready') return Promise.resolve(undefined);
+    return new Promise((resolve) => {
+      const done = (result: string | undefined) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady).off('error', onError);
+        resolve(result);
+      };
+      const onReady = () => done(undefined);
+      // ioredis goes on reconnecting after an error; only the start-up report stops at the first one.
+      const onError = (err: Error & { code?: string }) => done(err.code ?? err.message);
+      const timer = setTimeout(() => done(`no answer within ${timeoutMs} ms`), timeoutMs);
+      this.redis.on('ready', onReady).on('error', onError);
+    });
+  }
+
   async close(): Promise<void> {
     this.redis.disconnect();
   }

@@ -156,7 +156,7 @@ export class TokenService {
   private async deliver(requestId: string, channel: Channel, to: string, token: string, locale: string | undefined): Promise<SendResult> {
     const started = performance.now();
     try {
-      await this.deps.sender.send(this.deps.compose({ channel, to, token, ttlSeconds: this.deps.policy.ttlSeconds, locale }));
+      await this.deps.sender.send({ ...this.deps.compose({ channel, to, token, ttlSeconds: this.deps.policy.ttlSeconds, locale }), requestId });
       this.latency.record(channel, performance.now() - started);
       return { requestId, status: 'SUCCESS', errorMessage: null };
     } catch (err) {

@@ -3,10 +3,9 @@ import type { Store } from '../core/ports.js';
 import { PostgresDriver } from './postgres.js';
 import { SqlStore } from './sql-store.js';
 import { SqliteDriver } from './sqlite.js';
+import { isPostgresUrl } from './url.js';
 
-export function isPostgresUrl(url: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(url);
-}
+export { isPostgresUrl };
 
 export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
   const driver = isPostgresUrl(databaseUrl)

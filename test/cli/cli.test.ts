@@ -35,7 +35,8 @@ describe('mfa-controller CLI', { concurrency: true }, () => {
     after(() => rm(dir, { recursive: true, force: true }));
 
     it('create --json prints exactly the client id and secret', async () => {
-      const stdout = await ok(['clients', 'create', '--name', 'Portal', '--scopes', 'idn:mfa:send,idn:mfa:poll', '--json'], env);
+      // The first command on a new data directory creates the database only when asked to.
+      const stdout = await ok(['clients', 'create', '--init', '--name', 'Portal', '--scopes', 'idn:mfa:send,idn:mfa:poll', '--json'], env);
       const printed = JSON.parse(stdout) as Record<string, unknown>;
       assert.deepEqual(Object.keys(printed).sort(), ['clientId', 'clientSecret']);
       assert.match(String(printed['clientId']), /^[0-9a-f]{32}$/);
@@ -102,7 +103,7 @@ describe('mfa-controller CLI', { concurrency: true }, () => {
           { alias: 'bob', status: 'disabled', attributes: { phone: '+1 (415) 555-0123' } },
         ]),
       );
-      const stdout = await ok(['users', 'import', file], env);
+      const stdout = await ok(['users', 'import', '--init', file], env);
       assert.match(stdout, /imported 2 identities \(2 created, 0 updated\)/);
     });
 
@@ -207,7 +208,7 @@ describe('mfa-controller CLI', { concurrency: true }, () => {
       };
       let server: Serve | undefined;
       try {
-        const { clientId, clientSecret } = JSON.parse(await ok(['clients', 'create', '--name', 'Drain', '--scopes', 'idn:mfa:send', '--json'], env)) as {
+        const { clientId, clientSecret } = JSON.parse(await ok(['clients', 'create', '--init', '--name', 'Drain', '--scopes', 'idn:mfa:send', '--json'], env)) as {
           clientId: string;
           clientSecret: string;
         };

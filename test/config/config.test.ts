@@ -128,9 +128,62 @@ describe('production mode', () => {
   });
 
   it('starts with real transports and a secret, with no development defaults', () => {
-    const config = loadConfig({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, ...ALL_WEBHOOK });
+    const config = loadConfig({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, MFA_PUBLIC_URL: 'https://mfa.example.com', ...ALL_WEBHOOK });
     assert.equal(config.mode, 'production');
     assert.deepEqual(config.devDefaults, []);
+  });
+});
+
+describe('every problem at once', () => {
+  it('lists every missing production setting in one error, not one per start', () => {
+    assert.throws(
+      () => loadConfig({ MFA_MODE: 'production' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.deepEqual(
+          err.problems.map((p) => p.variable),
+          ['MFA_EMAIL_TRANSPORT', 'MFA_SMS_TRANSPORT', 'MFA_VOICE_TRANSPORT', 'MFA_SECRET', 'MFA_PUBLIC_URL'],
+        );
+        for (const problem of err.problems) assert.ok(problem.message.startsWith(`${problem.variable}: `), problem.message);
+        return true;
+      },
+    );
+  });
+
+  it('lists bad values of several variables together, in the order they are read', () => {
+    assert.throws(
+      () => loadConfig({ MFA_PORT: 'abc', MFA_TOKEN_LENGTH: '3', MFA_SMTP_URL: 'http://mail', MFA_SECRET: 'short' }),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.variable, 'MFA_PORT');
+        assert.deepEqual(err.problems.map((p) => p.variable).sort(), ['MFA_PORT', 'MFA_SECRET', 'MFA_SMTP_URL', 'MFA_TOKEN_LENGTH']);
+        return true;
+      },
+    );
+  });
+
+  it('refuses a missing public URL in production', () => {
+    refuses({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, ...ALL_WEBHOOK }, 'MFA_PUBLIC_URL', /production/);
+  });
+});
+
+describe('unknown MFA_* variables', () => {
+  it('warns about a misspelt variable, naming the setting it is closest to', () => {
+    const config = loadConfig({ MFA_SMTP_ULR: 'smtp://mail.example.com', MFA_PROT: '9000', MFA_DATADIR: '/srv' });
+    assert.deepEqual(config.warnings, [
+      'unknown variable MFA_SMTP_ULR is ignored; did you mean MFA_SMTP_URL?',
+      'unknown variable MFA_PROT is ignored; did you mean MFA_PORT?',
+      'unknown variable MFA_DATADIR is ignored; did you mean MFA_DATA_DIR?',
+    ]);
+  });
+
+  it('names no setting when none is close', () => {
+    assert.deepEqual(loadConfig({ MFA_SOMETHING_ELSE_ENTIRELY: '1' }).warnings, ['unknown variable MFA_SOMETHING_ELSE_ENTIRELY is ignored']);
+  });
+
+  it('does not warn about settings, other programs\' variables or the test harness\'s MFA_TEST_*', () => {
+    const config = loadConfig({ MFA_PORT: '9000', MFA_CONFIG_FILE: '', PATH: '/bin', MFA_TEST_DATABASE_URL: 'postgres://x', MFA_TEST_REDIS_URL: 'redis://x' });
+    assert.deepEqual(config.warnings, []);
   });
 });
 

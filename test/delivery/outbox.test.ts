@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { DeliveryError } from '../../src/core/ports.js';
 import { OutboxSender, outboxPath, readOutbox } from '../../src/delivery/outbox.js';
+import { startServer } from '../helpers/server.js';
 import { senderContract } from './contract.js';
 
 async function tempDir(): Promise<string> {
@@ -42,6 +43,30 @@ describe('outbox file', () => {
       assert.equal((await stat(outboxPath(dataDir))).mode & 0o077, 0, 'no group or other access to live tokens');
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the message's request id, so a developer can match a message to the send that wrote it", async () => {
+    const server = await startServer();
+    try {
+      await server.addIdentity('will.albin', { email: 'will.albin@example.com' });
+      const token = await server.accessToken(['idn:mfa:send']);
+      const answers: string[] = [];
+      for (let i = 0; i < 2; i++) {
+        const response = await fetch(`${server.baseUrl}/v3/mfa/token/send`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ userAlias: 'will.albin', deliveryType: 'EMAIL_WORK' }),
+        });
+        const body = (await response.json()) as { requestId: string };
+        assert.equal(response.status, 200, JSON.stringify(body));
+        answers.push(body.requestId);
+      }
+      assert.notEqual(answers[0], answers[1]);
+      const entries = await readOutbox(server.dataDir);
+      assert.deepEqual(entries.map((e) => [e.to, e.requestId]), answers.map((id) => ['will.albin@example.com', id]));
+    } finally {
+      await server.close();
     }
   });
 

@@ -178,9 +178,15 @@ export async function startTwilioPeer(accountSid: string, authToken: string, fai
   const server = createServer((req, res) => {
     void (async () => {
       const body = await readBody(req);
+      const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
+      // The account resource, as `mfa-controller check` fetches it.
+      const account = /^\/2010-04-01\/Accounts\/([^/]+)\.json$/.exec(req.url ?? '');
+      if (req.method === 'GET' && account) {
+        if (req.headers.authorization !== expectedAuth || account[1] !== accountSid) return fail(res, { status: 401, code: 20003, message: 'Authenticate' });
+        return sendJson(res, 200, { sid: accountSid, friendly_name: 'Test account', status: 'active', type: 'Full', uri: `/2010-04-01/Accounts/${accountSid}.json` });
+      }
       const match = /^\/2010-04-01\/Accounts\/([^/]+)\/(Messages|Calls)\.json$/.exec(req.url ?? '');
       if (req.method !== 'POST' || !match) return fail(res, { status: 404, code: 20404, message: 'The requested resource was not found' });
-      const expectedAuth = `Basic ${Buffer.from(`${accountSid}:${authToken}`).toString('base64')}`;
       if (req.headers.authorization !== expectedAuth || match[1] !== accountSid) {
         return fail(res, { status: 401, code: 20003, message: 'Authenticate' });
       }

@@ -8,7 +8,7 @@ import { ADMIN_SCOPE } from '../../auth/scopes.js';
 import { ServiceError, badRequest, notFound } from '../../core/errors.js';
 import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
 import { validateQuestionInput, withText } from '../../core/kba-catalog.js';
-import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, type AuditOutcome } from '../../core/audit.js';
+import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome } from '../../core/audit.js';
 import { METHODS, type ApiClient, type Identity, type KbaQuestion, type Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
@@ -220,7 +220,7 @@ const AUDIT_QUERY = {
 
 /** Epoch milliseconds (digits) or an ISO 8601 date-time. */
 function instant(text: string, name: string): number {
-  const ms = /^[0-9]{1,15}$/.test(text) ? Number(text) : /^\d{4}-\d{2}-\d{2}T/.test(text) ? Date.parse(text) : Number.NaN;
-  if (!Number.isFinite(ms)) throw badRequest('The query is not valid.', [`querystring.${name}: expected epoch milliseconds or an ISO 8601 date-time`]);
+  const ms = parseAuditInstant(text);
+  if (ms === undefined) throw badRequest('The query is not valid.', [`querystring.${name}: expected epoch milliseconds or an ISO 8601 date-time`]);
   return ms;
 }
