@@ -93,6 +93,8 @@ describe('mfa-controller check', { concurrency: false }, () => {
       MFA_VOICE_TRANSPORT: 'webhook',
       MFA_WEBHOOK_URL: hook.url,
       MFA_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      // The fake Okta listens on loopback over http: the operator's opt-in (docs/providers.md).
+      MFA_ALLOW_PRIVATE_PROVIDER_HOSTS: 'true',
       ...(process.env['MFA_TEST_REDIS_URL'] ? { MFA_REDIS_URL: process.env['MFA_TEST_REDIS_URL'] } : {}),
     };
     await ok(['migrate'], env);
@@ -106,7 +108,7 @@ describe('mfa-controller check', { concurrency: false }, () => {
     const config = loadConfig(env);
     const store = await openMigratedStore(config);
     try {
-      await new ProviderConfigs(store, sealerFor(config), { now: () => Date.now() }).put('okta-verify', { enabled: true, host: okta.url, accessKey, identityAttribute: 'email' });
+      await new ProviderConfigs(store, sealerFor(config), { now: () => Date.now() }, { network: { allowPrivateHosts: config.allowPrivateProviderHosts } }).put('okta-verify', { enabled: true, host: okta.url, accessKey, identityAttribute: 'email' });
     } finally {
       await store.close();
     }

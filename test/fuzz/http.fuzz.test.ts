@@ -335,7 +335,7 @@ interface World {
   readonly port: number;
   readonly routes: readonly Route[];
   readonly closedPort: number;
-  /** Tokens with every spec scope and mfa:admin (a service client). */
+  /** Tokens with every spec scope, mfa:admin and mfa:metrics (a service client). */
   readonly serviceTokens: readonly string[];
   /** Tokens of a personal client acting for fuzz.user, every spec scope. */
   readonly personalTokens: readonly string[];
@@ -1307,7 +1307,7 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
     const port = Number(new URL(address).port);
     await seedIdentities(rt);
 
-    const serviceTokens = [await issueToken(rt, ['sp:scopes:all', 'mfa:admin']), await issueToken(rt, ['sp:scopes:all', 'mfa:admin'])];
+    const serviceTokens = [await issueToken(rt, ['sp:scopes:all', 'mfa:admin', 'mfa:metrics']), await issueToken(rt, ['sp:scopes:all', 'mfa:admin', 'mfa:metrics'])];
     const personalTokens = [await issueToken(rt, ['sp:scopes:all'], 'fuzz.user')];
     const narrowTokens = [await issueToken(rt, ['idn:mfa:send']), await issueToken(rt, ['idn:mfa-kba:read'], 'fuzz.user')];
     const client = await createClient(rt.store, rt.clock, rt.randomBytes, 'fuzz oauth', ['sp:scopes:all', 'mfa:impersonate']);

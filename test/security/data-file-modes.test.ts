@@ -52,7 +52,7 @@ describeEachDatabase('file modes under the data directory', ({ postgres }) => {
   it('a CLI command run first creates them private too, and the server keeps them so', { skip: postgres && 'the CLI on PostgreSQL writes no file' }, async () => {
     const dataDir = join(root, 'cli-first');
     const env = { MFA_DATA_DIR: dataDir };
-    await ok(['clients', 'create', '--name', 'first', '--scopes', 'idn:mfa:send'], env);
+    await ok(['clients', 'create', '--init', '--name', 'first', '--scopes', 'idn:mfa:send'], env);
     await assertPrivate(dataDir, ['mfa.sqlite']);
     await ok(['keys', 'rotate'], env);
     await assertPrivate(dataDir, ['mfa.sqlite', 'secret.key']);
