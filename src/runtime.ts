@@ -35,6 +35,7 @@ import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
 import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
+import { OperatorActions } from './services/operator.js';
 import { databaseFailure } from './startup.js';
 
 export interface Runtime {
@@ -271,6 +272,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       tokens,
       tokenService,
       kbaService,
+      operator: new OperatorActions({ store, clock, audit: trail }),
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,

@@ -300,6 +300,14 @@ export async function clientsDelete(_config: Config, { positionals: [id] }: Pars
   return 0;
 }
 
+export async function clientsDisable(_config: Config, { positionals: [id] }: Parsed, store: Store | undefined): Promise<number> {
+  const client = await store!.findClient(id!);
+  if (!client) throw new UsageError(`no client ${id}`);
+  const disabled = await store!.disableClient(client.clientId, clock.now());
+  print(disabled ? `disabled ${id}; its tokens stop working within a second` : `${id} was already disabled`);
+  return 0;
+}
+
 export async function usersGet(_config: Config, { values, positionals: [alias] }: Parsed, store: Store | undefined): Promise<number> {
   const identity = await store!.findIdentity(alias!);
   if (!identity) throw new UsageError(`no identity ${alias}`);
@@ -333,9 +341,15 @@ export async function questionsRemove(_config: Config, { positionals: [id] }: Pa
   return 0;
 }
 
-export async function keysRotate(config: Config, _args: Parsed, store: Store | undefined): Promise<number> {
+export async function keysRotate(config: Config, { values }: Parsed, store: Store | undefined): Promise<number> {
   const ring = new KeyRing(store!, sealerFor(config), clock, random, config.accessTokenTtlSeconds * 1000);
-  print(`signing with new key ${await ring.rotate()}; older keys verify for ${config.accessTokenTtlSeconds} s more`);
+  const retirePrevious = values['retire-previous'] === true;
+  const kid = await ring.rotate({ retirePrevious });
+  print(
+    retirePrevious
+      ? `signing with new key ${kid}; earlier keys no longer verify (every process follows within a second)`
+      : `signing with new key ${kid}; older keys verify for ${config.accessTokenTtlSeconds} s more`,
+  );
   return 0;
 }
 

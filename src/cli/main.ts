@@ -75,6 +75,14 @@ const COMMANDS: readonly Command[] = [
     run: 'clientsDelete',
   },
   {
+    name: 'clients disable',
+    synopsis: 'CLIENT_ID',
+    about: 'disable an API client, keeping it on record: its tokens stop working within a second\nand it gets no new ones (docs/security.md)',
+    positionals: ['CLIENT_ID'],
+    store: 'existing',
+    run: 'clientsDisable',
+  },
+  {
     name: 'users import',
     synopsis: 'FILE',
     about: 'import identities from a JSON or CSV file (all or nothing; docs/identities.md)',
@@ -149,8 +157,9 @@ const COMMANDS: readonly Command[] = [
   },
   {
     name: 'keys rotate',
-    synopsis: '',
-    about: 'start signing access tokens with a new key',
+    synopsis: '[--retire-previous]',
+    about: 'start signing access tokens with a new key; earlier keys verify until their tokens expire,\nor, with --retire-previous, stop verifying at once (a key thought compromised)',
+    options: { 'retire-previous': { type: 'boolean' } },
     store: 'existing',
     run: 'keysRotate',
   },

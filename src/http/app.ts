@@ -6,6 +6,7 @@ import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 import type { KbaService } from '../services/kba.js';
+import type { OperatorActions } from '../services/operator.js';
 import type { TokenService } from '../services/token.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   readonly randomBytes: RandomBytes;
   readonly keys: KeyRing;
   readonly tokens: AccessTokens;
+  /** What operators do for one person by hand (unlock, KBA reset), audited. */
+  readonly operator: OperatorActions;
   readonly tokenService: TokenService;
   readonly kbaService: KbaService;
   readonly providers: ProviderRoutesDeps;
@@ -86,6 +89,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
   }
   await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
-  await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys });
+  await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator });
   return app;
 }

@@ -115,7 +115,19 @@ const EXTENSIONS: Record<string, Json> = {
     get: { operationId: 'listClients', tags: ['Operator'], summary: 'API clients', responses: { '200': { description: 'Clients, without secrets.' } } },
     post: { operationId: 'createClient', tags: ['Operator'], summary: 'Create an API client (personal with identityAlias); the secret is shown once', responses: { '201': { description: 'The client id and secret.' } } },
   },
-  '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key', responses: { '200': { description: 'The new key id.' } } } },
+  '/admin/v1/clients/{clientId}': {
+    delete: { operationId: 'deleteClient', tags: ['Operator'], summary: 'Delete an API client; its tokens stop working within a second (docs/security.md)', responses: { '204': { description: 'Deleted.' }, '404': { description: 'No such client.' } } },
+  },
+  '/admin/v1/clients/{clientId}/disable': {
+    post: { operationId: 'disableClient', tags: ['Operator'], summary: 'Disable an API client, keeping it on record; its tokens stop working within a second', responses: { '204': { description: 'Disabled.' }, '404': { description: 'No such client.' } } },
+  },
+  '/admin/v1/identities/{alias}/unlock': {
+    post: { operationId: 'unlockIdentity', tags: ['Operator'], summary: 'End the alias\'s token and KBA lockouts (audited)', responses: { '200': { description: '{wasLocked: [{method, until}]}: the lockouts that were in force.' } } },
+  },
+  '/admin/v1/identities/{alias}/kba-answers': {
+    delete: { operationId: 'resetKbaAnswers', tags: ['Operator'], summary: 'Remove every security answer of the identity (audited); the person enrols again as for the first time', responses: { '204': { description: 'Removed.' }, '404': { description: 'No such identity.' } } },
+  },
+  '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key; body {"retirePrevious": true} stops earlier keys verifying at once', responses: { '200': { description: 'The new key id.' } } } },
   '/admin/v1/audit': {
     get: {
       operationId: 'listAuditEvents',

@@ -119,6 +119,20 @@ describeEachDatabase('Factor change', ({ postgres }) => {
     refusedWith(await enrol(t, SECOND), ERROR_CHANGE_LOCKED);
   });
 
+  it('an operator unlock through /admin/v1 ends the lockout, and the change then needs only the proof', async () => {
+    const { alias, token } = await person();
+    const t = await token();
+    assert.equal((await enrol(t, FIRST)).status, 200);
+    await server.recordSuccess(alias);
+    await server.runtime.store.lock(alias, 'kba', server.runtime.clock.now() + 60_000);
+    refusedWith(await enrol(t, SECOND), ERROR_CHANGE_LOCKED);
+    const admin = await server.accessToken(['mfa:admin']);
+    const unlocked = await postJson(server, `/admin/v1/identities/${alias}/unlock`, admin, {});
+    assert.equal(unlocked.status, 200);
+    assert.deepEqual(unlocked.body.wasLocked.map((l: { method: string }) => l.method), ['kba']);
+    assert.equal((await enrol(t, SECOND)).status, 200);
+  });
+
   it('an operator reset through /admin/v1 makes the next enrolment a first one again', async () => {
     const { alias, token } = await person();
     const t = await token();
@@ -127,6 +141,8 @@ describeEachDatabase('Factor change', ({ postgres }) => {
     const admin = await server.accessToken(['mfa:admin']);
     const reset = await fetch(`${server.baseUrl}/admin/v1/identities/${alias}/kba-answers`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
     assert.equal(reset.status, 204);
+    const events = await server.runtime.store.queryAudit({ alias, order: 'newest', limit: 5 });
+    assert.deepEqual(events.filter((e) => e.operation === 'reset').map((e) => [e.method, e.clientId]), [['kba', 'operator']], 'the reset is audited');
     assert.equal((await enrol(t, SECOND)).status, 200);
     assert.equal(await check(t, SECOND), 'SUCCESS');
   });

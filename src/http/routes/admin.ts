@@ -12,6 +12,7 @@ import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome 
 import { METHODS, type ApiClient, type Identity, type KbaQuestion, type Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
+import type { OperatorActions } from '../../services/operator.js';
 import { bearerAuth } from '../auth.js';
 
 export interface AdminRoutesDeps {
@@ -20,6 +21,7 @@ export interface AdminRoutesDeps {
   readonly randomBytes: RandomBytes;
   readonly tokens: AccessTokens;
   readonly keys: KeyRing;
+  readonly operator: OperatorActions;
 }
 
 const IMPORT_LIMIT_BYTES = 20 * 1024 * 1024;
@@ -82,12 +84,16 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     return reply.code(204).send();
   });
 
-  // An operator's reset of an identity's security answers: the person enrols again as for the first time.
+  // An operator's reset of an identity's security answers (audited): the person enrols again as for the first time.
   app.delete<{ Params: { alias: string } }>('/identities/:alias/kba-answers', async (request, reply) => {
-    const identity = await deps.store.findIdentity(request.params.alias);
-    if (!identity) throw notFound(`No identity with alias ${request.params.alias}.`);
-    await deps.store.replaceAnswers(identity.id, [], deps.clock.now());
+    if ((await deps.operator.resetKba(request.params.alias)) === undefined) throw notFound(`No identity with alias ${request.params.alias}.`);
     return reply.code(204).send();
+  });
+
+  // An operator ends the alias's token and KBA lockouts (audited), as `users unlock` does.
+  app.post<{ Params: { alias: string } }>('/identities/:alias/unlock', async (request) => {
+    const { wasLocked } = await deps.operator.unlock(request.params.alias);
+    return { wasLocked: wasLocked.map((l) => ({ method: l.method, until: new Date(l.until).toISOString() })) };
   });
 
   // The import reads the raw text so that errors can name the line of each bad row.
