@@ -311,6 +311,10 @@ export function loadConfig(env: Source = process.env): Config {
 
   const devDefaults: string[] = [];
   const warnings: string[] = [];
+  const allowPrivateProviderHosts = r.bool('MFA_ALLOW_PRIVATE_PROVIDER_HOSTS', false);
+  if (allowPrivateProviderHosts && mode === 'production') {
+    warnings.push('MFA_ALLOW_PRIVATE_PROVIDER_HOSTS=true: provider hosts may be addresses inside the network and plain http (docs/providers.md); keep it only for a provider you run on-premises');
+  }
   if (!secret) devDefaults.push('MFA_SECRET (a generated secret in the data directory)');
   for (const [name, transport] of Object.entries({ MFA_EMAIL_TRANSPORT: delivery.email, MFA_SMS_TRANSPORT: delivery.sms, MFA_VOICE_TRANSPORT: delivery.voice })) {
     if (transport === 'outbox') devDefaults.push(`${name} (messages go to the local outbox, not to people)`);
@@ -372,7 +376,7 @@ export function loadConfig(env: Source = process.env): Config {
       pollCacheMs: r.int('MFA_OKTA_POLL_CACHE_MS', 1000, 0, 60_000),
       timeoutMs: r.int('MFA_OKTA_TIMEOUT_MS', 5000, 100, 60_000),
     },
-    allowPrivateProviderHosts: r.bool('MFA_ALLOW_PRIVATE_PROVIDER_HOSTS', false),
+    allowPrivateProviderHosts,
     events: eventsSettings(r),
     metrics: { enabled: r.bool('MFA_METRICS_ENABLED', true), processMetrics: r.bool('MFA_METRICS_PROCESS', true) },
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),

@@ -165,6 +165,14 @@ describe('every problem at once', () => {
   it('refuses a missing public URL in production', () => {
     refuses({ MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, ...ALL_WEBHOOK }, 'MFA_PUBLIC_URL', /production/);
   });
+
+  it('warns when provider hosts inside the network are allowed in production (the SSRF opt-in)', () => {
+    const production = { MFA_MODE: 'production', MFA_SECRET: SECRET_HEX, MFA_PUBLIC_URL: 'https://mfa.example.com', ...ALL_WEBHOOK };
+    assert.deepEqual(loadConfig(production).warnings, []);
+    const opted = loadConfig({ ...production, MFA_ALLOW_PRIVATE_PROVIDER_HOSTS: 'true' });
+    assert.equal(opted.allowPrivateProviderHosts, true);
+    assert.match(opted.warnings.join('\n'), /MFA_ALLOW_PRIVATE_PROVIDER_HOSTS=true: provider hosts may be addresses inside the network/);
+  });
 });
 
 describe('unknown MFA_* variables', () => {
