@@ -3,7 +3,6 @@
 // and scopes, and /openapi.json describes them with the v1 operationIds.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createClient } from '../../src/auth/clients.js';
 import { CONFIGURATION_V1_OPERATIONS, configurationV1Path } from '../../src/http/openapi.js';
 import { officialOperation } from '../../src/http/spec.js';
 import { postJson, startServer, type TestServer } from '../helpers/server.js';
@@ -35,15 +34,7 @@ describe('MFA Configuration API v1', () => {
 
   async function personalToken(alias: string): Promise<string> {
     await server.addIdentity(alias, { email: `${alias}@example.com` });
-    const { runtime } = server;
-    const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, `${alias} app`, ['sp:scopes:all'], alias);
-    const response = await fetch(`${server.baseUrl}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-    });
-    assert.equal(response.status, 200);
-    return ((await response.json()) as { access_token: string }).access_token;
+    return (await server.personalClient(alias)).token();
   }
 
   before(async () => {

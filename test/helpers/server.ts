@@ -20,6 +20,10 @@ export interface TestServer {
   client(scopes: readonly string[], name?: string): Promise<NewClientCredentials>;
   /** A bearer token straight from the token endpoint. */
   accessToken(scopes: readonly string[]): Promise<string>;
+  /** A token for these client credentials by the client credentials grant; fails the test unless issued. */
+  tokenOf(clientId: string, clientSecret: string): Promise<string>;
+  /** A personal client of the identity `alias` (which must exist), and a way to get a token of it. */
+  personalClient(alias: string, scopes?: readonly string[]): Promise<NewClientCredentials & { token(): Promise<string> }>;
   addIdentity(alias: string, attributes: Record<string, string>): Promise<void>;
   /**
    * Records a verification of `alias` that succeeded just now, as any method's success would: the proof the
@@ -73,13 +77,20 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     client: (scopes, name = 'test client') => createClient(runtime.store, runtime.clock, runtime.randomBytes, name, scopes),
     async accessToken(scopes) {
       const { clientId, clientSecret } = await server.client(scopes);
+      return server.tokenOf(clientId, clientSecret);
+    },
+    async tokenOf(clientId, clientSecret) {
       const response = await fetch(`${address}/oauth/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
       });
-      if (response.status !== 200) throw new Error(`token endpoint answered ${response.status}`);
+      if (response.status !== 200) throw new Error(`token endpoint answered ${response.status}: ${await response.text()}`);
       return ((await response.json()) as { access_token: string }).access_token;
+    },
+    async personalClient(alias, scopes = ['sp:scopes:all']) {
+      const created = await createClient(runtime.store, runtime.clock, runtime.randomBytes, `${alias} app`, scopes, alias);
+      return { ...created, token: () => server.tokenOf(created.clientId, created.clientSecret) };
     },
     async addIdentity(alias, attributes) {
       await runtime.store.upsertIdentities([{ alias, status: 'active', attributes }], () => generateId(runtime.randomBytes), runtime.clock.now());

@@ -206,14 +206,8 @@ describe('the failed-check budget through Redis', { skip: redisUrl ? false : 'MF
   });
 });
 
-async function tokenFor(server: TestServer, clientId: string, clientSecret: string): Promise<string> {
-  const response = await fetch(`${server.baseUrl}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }),
-  });
-  assert.equal(response.status, 200);
-  return ((await response.json()) as { access_token: string }).access_token;
+function tokenFor(server: TestServer, clientId: string, clientSecret: string): Promise<string> {
+  return server.tokenOf(clientId, clientSecret);
 }
 
 function decodeClientId(bearer: string): string {

@@ -3,7 +3,6 @@
 // without proving a current factor, or during a lockout, to take the account over for good.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { createClient } from '../../src/auth/clients.js';
 import { ERROR_CHANGE_LOCKED, ERROR_CHANGE_NEEDS_PROOF } from '../../src/services/kba.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
@@ -48,16 +47,7 @@ describeEachDatabase('Factor change', ({ postgres }) => {
   async function person(): Promise<{ alias: string; token: () => Promise<string> }> {
     const alias = `change.${++counter}`;
     await server.addIdentity(alias, { email: `${alias}@example.com` });
-    const { runtime } = server;
-    const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, 'app', ['sp:scopes:all'], alias);
-    const token = async () => {
-      const response = await fetch(`${server.baseUrl}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }).toString(),
-      });
-      return ((await response.json()) as { access_token: string }).access_token;
-    };
+    const { token } = await server.personalClient(alias);
     return { alias, token };
   }
 

@@ -57,8 +57,7 @@ describeEachDatabase('Identity binding', ({ postgres }) => {
   async function personal(): Promise<{ alias: string; clientId: string; clientSecret: string; token: string; scope: string }> {
     const alias = `bound.${++counter}`;
     await server.addIdentity(alias, { email: `${alias}@example.com` });
-    const { runtime } = server;
-    const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, `${alias} app`, ['sp:scopes:all'], alias);
+    const { clientId, clientSecret } = await server.personalClient(alias);
     const answer = await tokenFor(server, { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
     assert.equal(answer.status, 200, JSON.stringify(answer.body));
     return { alias, clientId, clientSecret, token: answer.body['access_token'] as string, scope: answer.body['scope'] as string };

@@ -30,9 +30,7 @@ async function tokenFrom(server: TestServer, body: Record<string, string>): Prom
 
 /** A token of a new personal client of `alias` (an identity may have several). */
 async function personalToken(server: TestServer, alias: string): Promise<string> {
-  const { runtime } = server;
-  const { clientId, clientSecret } = await createClient(runtime.store, runtime.clock, runtime.randomBytes, `${alias} app`, ['sp:scopes:all'], alias);
-  return tokenFrom(server, { grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret });
+  return (await server.personalClient(alias)).token();
 }
 
 async function addQuestions(server: TestServer): Promise<void> {
