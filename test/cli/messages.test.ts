@@ -107,7 +107,7 @@ describe('mfa-controller messages', { concurrency: false }, () => {
     failedWith(await cli(['clients', 'create', '--name'], env), 2, 'mfa-controller: clients create: option --name needs a value');
     failedWith(await cli(['users', 'get', 'alice', 'bob'], env), 2, 'mfa-controller: users get: unexpected argument "bob"');
     failedWith(await cli(['users', 'get'], env), 2, 'mfa-controller: users get: missing ALIAS');
-    failedWith(await cli(['clients', 'frobnicate'], env), 2, 'mfa-controller: clients: unknown command frobnicate; expected create, list or delete');
+    failedWith(await cli(['clients', 'frobnicate'], env), 2, 'mfa-controller: clients: unknown command frobnicate; expected create, list, delete or disable');
     failedWith(await cli(['frobnicate'], env), 2, 'mfa-controller: unknown command frobnicate');
   });
 
