@@ -133,9 +133,11 @@ const VERIFICATION_COLUMNS =
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
+  private readonly auditBatch: InsertBatch;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.dialect;
+    this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
 
   async migrate(): Promise<void> {
@@ -318,16 +320,31 @@ export class SqlStore implements Store {
   }
 
   async recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined> {
-    // One transaction, so the try and the identity's failure are committed together (and, on SQLite
-    // and PostgreSQL alike, with one commit instead of two).
-    return this.db.transaction(async (tx) => {
-      const taken = await tx.get<{ attempts: number }>(
-        `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
+    const takeTry = `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
          WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?
            AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
-         RETURNING attempts`,
-        [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash],
+         RETURNING attempts`;
+    const takeTryParams = [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash];
+    if (this.db.dialect === 'postgres') {
+      // One statement, so one round trip and one commit: the try is taken and, only if it was, the
+      // identity's failure counted, under the same row locks and in the same order as two statements.
+      const upsert = failureUpsert(failurePolicy, guess.now);
+      const row = await this.db.get<{ attempts: number; failures: number | null; locked_until: number | null }>(
+        `WITH taken AS (${takeTry}),
+         counted AS (
+           INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until)
+           SELECT CAST(? AS TEXT), CAST(? AS TEXT), 1, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM taken
+           ${upsert.clause})
+         SELECT taken.attempts, counted.failures, counted.locked_until FROM taken LEFT JOIN counted ON TRUE`,
+        [...takeTryParams, guess.subject, guess.method, guess.now, firstLockedUntil(failurePolicy, guess.now), ...upsert.params],
       );
+      if (!row) return undefined;
+      return { attemptsUsed: Number(row.attempts), failures: { failures: Number(row.failures ?? 0), lockedUntil: Number(row.locked_until ?? 0) } };
+    }
+    // One transaction, so the try and the identity's failure are committed together (on SQLite, in the
+    // driver's group commit).
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.get<{ attempts: number }>(takeTry, takeTryParams);
       if (!taken) return undefined;
       const failures = await countFailure(tx, guess.subject, guess.method, failurePolicy, guess.now);
       return { attemptsUsed: Number(taken.attempts), failures };
@@ -600,12 +617,12 @@ export class SqlStore implements Store {
 
   // audit trail
 
-  async appendAudit(e: AuditEvent): Promise<void> {
-    const sql = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  appendAudit(e: AuditEvent): Promise<void> {
     const params = [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
-    // On SQLite a transaction joins the driver's group commit; on PostgreSQL one autocommitted statement is one round trip.
-    if (this.db.dialect === 'sqlite') await this.db.transaction((tx) => tx.run(sql, params));
-    else await this.db.run(sql, params);
+    // On SQLite a transaction joins the driver's group commit; on PostgreSQL events that arrive while an
+    // insert is under way are written together by the next one (one round trip and one commit for many).
+    if (this.db.dialect === 'sqlite') return this.db.transaction((tx) => tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, params)).then(() => undefined);
+    return this.auditBatch.add(params);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
@@ -636,6 +653,47 @@ export class SqlStore implements Store {
 const PRUNE_LOCK_KEY = 7263542;
 
 const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
+const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
+
+/** Rows one batched insert carries at most. */
+const MAX_INSERT_BATCH = 64;
+
+/**
+ * Rows of one table inserted together: the first goes at once; those that arrive while an insert is under
+ * way wait for it and go in the next, as one multi-row statement (one round trip, one commit). A row is
+ * answered once its statement has committed; a failed statement fails every row it carried.
+ */
+class InsertBatch {
+  private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private busy = false;
+
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly insert: string,
+    private readonly rowPlaceholders: string,
+  ) {}
+
+  add(params: readonly Param[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ params, resolve, reject });
+      if (!this.busy) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.busy = true;
+    while (this.waiting.length > 0) {
+      const rows = this.waiting.splice(0, MAX_INSERT_BATCH);
+      try {
+        await this.db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params));
+        for (const row of rows) row.resolve();
+      } catch (err) {
+        for (const row of rows) row.reject(err);
+      }
+    }
+    this.busy = false;
+  }
+}
 
 interface AuditRow {
   id: string;
@@ -665,16 +723,18 @@ const toAuditEvent = (r: AuditRow): AuditEvent => ({
   requestId: r.request_id,
 });
 
-/** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
-async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+/**
+ * The update that counts one failure within the window, locking at the limit (a longer existing lock is
+ * kept), as the ON CONFLICT clause of an insert of the first failure into `lockouts`; with its parameters.
+ */
+function failureUpsert(policy: FailurePolicy, now: number): { clause: string; params: Param[] } {
   const windowCutoff = now - policy.windowMs;
   const lockUntil = now + policy.lockoutMs;
   // A new window starts when the old one has passed, or when a lockout has ended: serving a lockout
   // settles the failures that caused it.
   const fresh = '(lockouts.window_started_at <= ? OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ?))';
-  const row = await db.get<{ failures: number; locked_until: number }>(
-    `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
-     ON CONFLICT (subject, method) DO UPDATE SET
+  return {
+    clause: `ON CONFLICT (subject, method) DO UPDATE SET
        failures = CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END,
        window_started_at = CASE WHEN ${fresh} THEN ? ELSE lockouts.window_started_at END,
        locked_until = CASE
@@ -682,13 +742,25 @@ async function countFailure(db: SqlExecutor, subject: string, method: Method, po
          WHEN lockouts.locked_until <= ? THEN 0
          ELSE lockouts.locked_until END
      RETURNING failures, locked_until`,
-    [
-      subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0,
+    params: [
       windowCutoff, now,
       windowCutoff, now, now,
       windowCutoff, now, policy.maxFailures, lockUntil, lockUntil,
       now,
     ],
+  };
+}
+
+/** The `locked_until` of a first failure: locked at once when one failure is the limit. */
+const firstLockedUntil = (policy: FailurePolicy, now: number): number => (policy.maxFailures <= 1 ? now + policy.lockoutMs : 0);
+
+/** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
+async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+  const upsert = failureUpsert(policy, now);
+  const row = await db.get<{ failures: number; locked_until: number }>(
+    `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
+     ${upsert.clause}`,
+    [subject, method, now, firstLockedUntil(policy, now), ...upsert.params],
   );
   return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
 }
