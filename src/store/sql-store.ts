@@ -134,9 +134,11 @@ const VERIFICATION_COLUMNS =
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
   private readonly auditBatch: InsertBatch;
+  private readonly counterHits: CounterHits;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.dialect;
+    this.counterHits = new CounterHits(db);
     this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
 
@@ -537,17 +539,11 @@ export class SqlStore implements Store {
     return (await this.db.run("UPDATE verifications SET provider_state = ? WHERE id = ? AND status = 'PENDING'", [providerState, verificationId])) > 0;
   }
 
-  async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const cutoff = now - windowMs;
-    const row = await this.db.get<{ count: number; window_started_at: number }>(
-      `INSERT INTO rate_counters (key, window_started_at, count) VALUES (?, ?, 1)
-       ON CONFLICT (key) DO UPDATE SET
-         count = CASE WHEN rate_counters.window_started_at <= ? THEN 1 ELSE rate_counters.count + 1 END,
-         window_started_at = CASE WHEN rate_counters.window_started_at <= ? THEN ? ELSE rate_counters.window_started_at END
-       RETURNING count, window_started_at`,
-      [key, now, cutoff, cutoff, now],
-    );
-    return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
+  hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    // On PostgreSQL a busy counter (one client's failed checks) is one row every request updates, each
+    // holding its lock until its commit: hits that arrive while one is under way go in the next, together.
+    if (this.db.dialect === 'postgres') return this.counterHits.hit(key, windowMs, now);
+    return addToCounter(this.db, key, windowMs, now, 1).then(({ count, resetAt }) => ({ count, resetAt }));
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
@@ -654,6 +650,64 @@ const PRUNE_LOCK_KEY = 7263542;
 
 const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
 const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
+
+/** Adds `hits` to a fixed-window counter; the count after them and the window's end. */
+async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now: number, hits: number): Promise<{ count: number; resetAt: number }> {
+  const cutoff = now - windowMs;
+  const row = await db.get<{ count: number; window_started_at: number }>(
+    `INSERT INTO rate_counters (key, window_started_at, count) VALUES (?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET
+       count = CASE WHEN rate_counters.window_started_at <= ? THEN excluded.count ELSE rate_counters.count + excluded.count END,
+       window_started_at = CASE WHEN rate_counters.window_started_at <= ? THEN ? ELSE rate_counters.window_started_at END
+     RETURNING count, window_started_at`,
+    [key, now, hits, cutoff, cutoff, now],
+  );
+  return { count: Number(row?.count ?? hits), resetAt: Number(row?.window_started_at ?? now) + windowMs };
+}
+
+/**
+ * Hits on one counter key, at most one statement under way per key: the hits that arrive meanwhile are
+ * added by the next statement in one go, each answered with its own count (as if counted one after the
+ * other, at the time of that statement), so every limit reads exactly the counts it would one by one.
+ */
+class CounterHits {
+  private readonly keys = new Map<string, Array<{ windowMs: number; now: number; resolve: (r: { count: number; resetAt: number }) => void; reject: (err: unknown) => void }>>();
+
+  constructor(private readonly db: SqlExecutor) {}
+
+  hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.keys.get(key);
+      if (waiting) {
+        waiting.push({ windowMs, now, resolve, reject });
+        return;
+      }
+      this.keys.set(key, [{ windowMs, now, resolve, reject }]);
+      void this.flush(key);
+    });
+  }
+
+  private async flush(key: string): Promise<void> {
+    const waiting = this.keys.get(key)!;
+    while (waiting.length > 0) {
+      // Hits with the same window length go together (one key has one in practice).
+      const windowMs = waiting[0]!.windowMs;
+      const batch: typeof waiting = [];
+      for (let i = 0; i < waiting.length; ) {
+        if (waiting[i]!.windowMs === windowMs) batch.push(...waiting.splice(i, 1));
+        else i++;
+      }
+      const now = Math.max(...batch.map((h) => h.now));
+      try {
+        const { count, resetAt } = await addToCounter(this.db, key, windowMs, now, batch.length);
+        batch.forEach((h, i) => h.resolve({ count: count - batch.length + 1 + i, resetAt }));
+      } catch (err) {
+        for (const h of batch) h.reject(err);
+      }
+    }
+    this.keys.delete(key);
+  }
+}
 
 /** Rows one batched insert carries at most. */
 const MAX_INSERT_BATCH = 64;

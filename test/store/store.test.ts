@@ -571,6 +571,17 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.hitCounter('ip:1', windowMs, T0 + 1200), { count: 2, resetAt: T0 + 2000 });
   });
 
+  it('hitCounter gives concurrent hits on one key each its own count, and counts them all', async () => {
+    // PostgreSQL adds hits that arrive together in one statement: each caller must still see a distinct count.
+    const windowMs = 60_000;
+    const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => store.hitCounter('burst', windowMs, T0 + (i % 3))));
+    assert.deepEqual(counts.map((c) => c.count).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.ok(counts.every((c) => c.resetAt === T0 + windowMs));
+    assert.deepEqual(await store.peekCounter('burst', windowMs, T0 + 10), { count: 40, resetAt: T0 + windowMs });
+    const fresh = await Promise.all([store.hitCounter('burst', windowMs, T0 + windowMs), store.hitCounter('burst', windowMs, T0 + windowMs)]);
+    assert.deepEqual(fresh.map((c) => c.count).sort(), [1, 2]);
+  });
+
   it('peekCounter reads a counter without counting, and 0 once its window is over', async () => {
     const windowMs = 1000;
     assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0), { count: 0, resetAt: T0 + 1000 });
