@@ -141,7 +141,8 @@ interface Service {
  */
 async function startService(options: Options, dataDir: string, databaseUrl: string | undefined, workers: number | undefined, profileName: string): Promise<Service> {
   const port = await freePort();
-  const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir, '--cpu-prof-name', `${profileName}-${Date.now()}.cpuprofile`] : [];
+  // One directory per setup; worker processes inherit the flags and write their own files (named by pid).
+  const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, profileName)] : [];
   const child = new Child(
     spawn(process.execPath, [...nodeFlags, 'dist/cli/main.js', 'serve', ...(workers === undefined ? [] : ['--workers', String(workers)])], {
       cwd: ROOT,
@@ -431,6 +432,8 @@ async function main(): Promise<void> {
       connections: { type: 'string', default: '32' },
       'database-url': { type: 'string' },
       profile: { type: 'string' },
+      only: { type: 'string' },
+      workers: { type: 'string', default: '1,2,4' },
     },
   });
   const options: Options = {
@@ -449,13 +452,13 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const shares: Record<string, number> = {};
   try {
-    await sqliteScenarios(options, load, rows, problems, shares);
-    if (options.databaseUrl) {
+    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares);
+    if (options.databaseUrl && values.only !== 'sqlite') {
       const tps = await runPgbench(options.databaseUrl, options.durationSeconds);
       const pgbenchRef = { rate: tps, name: 'pgbench -N' };
       rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, non2xx: 0, errors: 0 });
       let one: number | undefined;
-      for (const workers of [1, 2, 4]) {
+      for (const workers of values.workers.split(',').map((w) => positive('workers', w))) {
         const m = await postgresScenario(options, options.databaseUrl, workers, load, problems);
         one ??= m.result.requestsPerSecond;
         const r = row(`authenticate over ${SPREAD_ALIASES} aliases, --workers ${workers}`, 'postgres', workers, m, pgbenchRef, workers === 1 ? 'goal >= 1.0' : `${(m.result.requestsPerSecond / one).toFixed(2)} x workers 1`);
@@ -495,7 +498,7 @@ async function main(): Promise<void> {
   console.log(`node ${environment.node}, ${environment.cpu}, ${environment.cores} cores, 1-min load ${environment.loadAverage1m.before} before / ${environment.loadAverage1m.after} after`);
   console.log(`${options.durationSeconds} s per scenario after ${WARMUP_SECONDS} s warm-up, ${options.connections} connections unless stated; autocannon in a worker thread of the bench process`);
   console.log('TOTP authenticate (goal 5) is not measured: the TOTP method is not built yet.');
-  if (options.profileDir) console.log(`CPU profiles of the service processes in ${options.profileDir}: ${(await readdir(options.profileDir)).length} file(s)`);
+  if (options.profileDir) console.log(`CPU profiles of the service processes in ${options.profileDir}/: ${(await readdir(options.profileDir)).join(', ')}`);
   if (problems.length > 0) {
     console.log(`\nINVALID RUN (${problems.length} problem(s)):`);
     for (const p of problems) console.log(`  - ${p}`);

@@ -17,6 +17,7 @@ import type {
 import type { AuditEvent, AuditQuery } from '../core/audit.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
 import type { Param, SqlDriver, SqlExecutor } from './driver.js';
+import { WrongGuessBatch } from './guess-batch.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface IdentityRow {
@@ -135,9 +136,11 @@ export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
   private readonly auditBatch: InsertBatch;
   private readonly counterHits: CounterHits;
+  private readonly wrongGuesses: WrongGuessBatch;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.dialect;
+    this.wrongGuesses = new WrongGuessBatch(db);
     this.counterHits = new CounterHits(db);
     this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
@@ -327,22 +330,8 @@ export class SqlStore implements Store {
            AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
          RETURNING attempts`;
     const takeTryParams = [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash];
-    if (this.db.dialect === 'postgres') {
-      // One statement, so one round trip and one commit: the try is taken and, only if it was, the
-      // identity's failure counted, under the same row locks and in the same order as two statements.
-      const upsert = failureUpsert(failurePolicy, guess.now);
-      const row = await this.db.get<{ attempts: number; failures: number | null; locked_until: number | null }>(
-        `WITH taken AS (${takeTry}),
-         counted AS (
-           INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until)
-           SELECT CAST(? AS TEXT), CAST(? AS TEXT), 1, CAST(? AS BIGINT), CAST(? AS BIGINT) FROM taken
-           ${upsert.clause})
-         SELECT taken.attempts, counted.failures, counted.locked_until FROM taken LEFT JOIN counted ON TRUE`,
-        [...takeTryParams, guess.subject, guess.method, guess.now, firstLockedUntil(failurePolicy, guess.now), ...upsert.params],
-      );
-      if (!row) return undefined;
-      return { attemptsUsed: Number(row.attempts), failures: { failures: Number(row.failures ?? 0), lockedUntil: Number(row.locked_until ?? 0) } };
-    }
+    // PostgreSQL: concurrent wrong guesses are counted together, in one statement (src/store/guess-batch.ts).
+    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy);
     // One transaction, so the try and the identity's failure are committed together (on SQLite, in the
     // driver's group commit).
     return this.db.transaction(async (tx) => {

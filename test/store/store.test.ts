@@ -603,6 +603,27 @@ describeEachStore('Store contract', (target) => {
     assert.equal((await store.findVerification(v.id))?.attempts, 5);
   });
 
+  it('concurrent wrong guesses over 20 identities: each counts its tries and its own failures exactly', async () => {
+    // PostgreSQL counts guesses that arrive together in one statement: no try or failure may be lost,
+    // doubled or given to another identity.
+    const limit: FailurePolicy = { windowMs: 600_000, maxFailures: 3, lockoutMs: 900_000 };
+    const now = T0 + 1000;
+    const vs = range(1, 20).map((i) => tokenVerification({ subject: `many-${i}` }));
+    for (const v of vs) await start(store, v);
+    const guesses = vs.flatMap((v) => range(1, 6).map((n) => ({ v, n })));
+    const results = await Promise.all(
+      guesses.map(({ v, n }) => store.recordWrongGuess({ verificationId: v.id, subject: v.subject, method: 'token', guessHash: `many-${n}`, maxAttempts: 4, now }, limit)),
+    );
+    for (const v of vs) {
+      const mine = results.filter((_, i) => guesses[i]!.v === v).filter((r) => r !== undefined);
+      assert.deepEqual(ascending(mine.map((r) => r.attemptsUsed)), [1, 2, 3, 4], v.subject);
+      assert.deepEqual(ascending(mine.map((r) => r.failures.failures)), [1, 2, 3, 4], v.subject);
+      for (const r of mine) assert.equal(r.failures.lockedUntil, r.failures.failures >= 3 ? now + limit.lockoutMs : 0, `${v.subject} after failure ${r.failures.failures}`);
+      assert.equal((await store.findVerification(v.id))?.attempts, 4);
+      assert.equal((await store.tokenState(v.subject)).lockedUntil, now + limit.lockoutMs);
+    }
+  });
+
   it('20 concurrent completeVerification: exactly one wins (replay of a correct token)', async () => {
     const v = tokenVerification();
     await start(store, v);
