@@ -71,7 +71,7 @@ class Child {
       this.partial = parts.pop() ?? '';
       for (const line of parts) this.lines.push(line);
     });
-    process.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)));
+    process.stderr?.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
   }
 
   reset(): void {
@@ -259,7 +259,7 @@ function row(scenario: string, store: Row['store'], processes: number, m: Measur
 }
 
 /** The SQLite service in one process: authenticate and poll against the bare route, the fixed rate, sends. */
-async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>): Promise<void> {
+async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, authOnly: boolean): Promise<void> {
   const { dataDir, cleanups } = await scratchSpace(undefined);
   try {
     const bare = await startBare();
@@ -289,6 +289,7 @@ async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[
     const auth = await measure(load, service.child, 'authenticate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate')), options, problems, async () => void (before = await attempts()));
     await checkTries('authenticate', before, auth.result);
     rows.push(row('token authenticate (wrong token)', 'sqlite', 1, auth, bareRef, 'goal >= 0.5'));
+    if (authOnly) return;
 
     const poll = await measure(load, service.child, 'poll', job(`${service.baseUrl}/v3/mfa/token/poll`, { kind: 'fixed', json: { requestId: sent.requestId } }, { expectInBody: '"status":"PENDING"' }), options, problems);
     rows.push(row('token poll', 'sqlite', 1, poll, bareRef, 'goal >= 0.7'));
@@ -452,8 +453,8 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const shares: Record<string, number> = {};
   try {
-    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares);
-    if (options.databaseUrl && values.only !== 'sqlite') {
+    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares, values.only === 'sqlite-authenticate');
+    if (options.databaseUrl && (values.only === undefined || values.only === 'postgres')) {
       const tps = await runPgbench(options.databaseUrl, options.durationSeconds);
       const pgbenchRef = { rate: tps, name: 'pgbench -N' };
       rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, non2xx: 0, errors: 0 });

@@ -532,7 +532,8 @@ export class SqlStore implements Store {
     // On PostgreSQL a busy counter (one client's failed checks) is one row every request updates, each
     // holding its lock until its commit: hits that arrive while one is under way go in the next, together.
     if (this.db.dialect === 'postgres') return this.counterHits.hit(key, windowMs, now);
-    return addToCounter(this.db, key, windowMs, now, 1).then(({ count, resetAt }) => ({ count, resetAt }));
+    // On SQLite a transaction joins the driver's group commit instead of committing on its own.
+    return this.db.transaction((tx) => addToCounter(tx, key, windowMs, now, 1));
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
