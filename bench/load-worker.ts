@@ -14,7 +14,14 @@ export type BodySpec =
    * A token-authenticate body whose 6-digit token is the next of a shuffled sequence of every code but
    * `excluded` (the real one), so that no two requests of one sequence repeat a guess or win.
    */
-  | { readonly kind: 'guesses'; readonly sequence: string; readonly excluded: string; readonly userAlias: string; readonly deliveryType: string };
+  | { readonly kind: 'guesses'; readonly sequence: string; readonly excluded: string; readonly userAlias: string; readonly deliveryType: string }
+  /**
+   * Wrong guesses spread over many identities, `${aliasPrefix}0` to `${aliasPrefix}${count - 1}` in turn, each
+   * a random 6-digit code other than that identity's real one (`excluded[i]`).
+   */
+  | { readonly kind: 'spread-guesses'; readonly aliasPrefix: string; readonly excluded: readonly number[]; readonly deliveryType: string }
+  /** Token sends to `${aliasPrefix}${i}`, each identity once, from the offset `sequence` has reached. */
+  | { readonly kind: 'sends'; readonly sequence: string; readonly aliasPrefix: string; readonly count: number; readonly deliveryType: string };
 
 export interface LoadJob {
   readonly url: string;
@@ -22,6 +29,8 @@ export interface LoadJob {
   readonly body: BodySpec;
   readonly durationSeconds: number;
   readonly connections: number;
+  /** Requests per second for all connections together (a fixed rate); absent: as fast as answered. */
+  readonly overallRate?: number;
   /** When set, every 2xx response body is checked for this text, and the matches and misses are counted. */
   readonly expectInBody?: string;
 }
@@ -78,11 +87,42 @@ class GuessSequence {
 }
 
 const sequences = new Map<string, GuessSequence>();
+const sendOffsets = new Map<string, { next: number; repeated: boolean }>();
 
-function bodyMaker(spec: BodySpec): { make: () => string; sequence?: GuessSequence } {
+function bodyMaker(spec: BodySpec): { make: () => string; sequence?: { issued: number; repeated: boolean } } {
   if (spec.kind === 'fixed') {
     const text = JSON.stringify(spec.json);
     return { make: () => text };
+  }
+  if (spec.kind === 'spread-guesses') {
+    const { aliasPrefix, excluded, deliveryType } = spec;
+    const counts = { issued: 0, repeated: false };
+    let at = 0;
+    const make = (): string => {
+      const i = at;
+      at = (at + 1) % excluded.length;
+      counts.issued++;
+      let code = Math.floor(Math.random() * TOKEN_SPACE);
+      if (code === excluded[i]) code = (code + 1) % TOKEN_SPACE;
+      return JSON.stringify({ token: String(code).padStart(6, '0'), userAlias: `${aliasPrefix}${i}`, deliveryType });
+    };
+    return { make, sequence: counts };
+  }
+  if (spec.kind === 'sends') {
+    let offset = sendOffsets.get(spec.sequence);
+    if (!offset) sendOffsets.set(spec.sequence, (offset = { next: 0, repeated: false }));
+    const state = offset;
+    const { aliasPrefix, count, deliveryType } = spec;
+    const counts = { issued: 0, repeated: false };
+    const make = (): string => {
+      if (state.next === count) {
+        state.next = 0;
+        state.repeated = counts.repeated = true;
+      }
+      counts.issued++;
+      return JSON.stringify({ userAlias: `${aliasPrefix}${state.next++}`, deliveryType });
+    };
+    return { make, sequence: counts };
   }
   let sequence = sequences.get(spec.sequence);
   if (!sequence) {
@@ -133,6 +173,7 @@ async function run(job: LoadJob): Promise<LoadResult> {
         headers: { 'content-type': 'application/json', ...job.headers },
         connections: job.connections,
         duration: job.durationSeconds,
+        ...(job.overallRate === undefined ? {} : { overallRate: job.overallRate }),
         requests: [{ setupRequest: (request) => ({ ...request, body: make() }), ...(expected === undefined ? {} : { onResponse: onBody }) }],
       },
       (err: unknown, result: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result as RawResult)),

@@ -1,5 +1,5 @@
 // Builds the Fastify application from ready-made services; listening is the caller's business.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
@@ -44,13 +44,29 @@ export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie'
 
 /**
  * The service's logger: JSON lines, with the fields that may carry secrets redacted. `options` may hold
- * a `stream` to write to (tests); false gives a silent logger.
+ * a `stream` to write to (tests); false gives a silent logger. Standard output is written asynchronously
+ * (pino's destination with `sync: false`, flushed at exit): a synchronous write per line would hold the
+ * event loop for every request's access line.
  */
 export function createLogger(options: false | (Record<string, unknown> & { stream?: DestinationStream })): Logger {
   if (options === false) return pino({ level: 'silent' });
   const { stream, ...rest } = options;
   const settings = { ...rest, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  return stream ? pino(settings, stream) : pino(settings);
+  return pino(settings, stream ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/**
+ * One access line per request, written when it is answered (method, URL, status, time), instead of
+ * Fastify's two (incoming, completed): the log costs a request half as much. Fastify's other lines
+ * (errors, aborted streams) stay as they are.
+ */
+class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
@@ -70,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     frameworkErrors: handleFrameworkError,
     clientErrorHandler: handleClientError,
     genReqId: () => crypto.randomUUID(),
+    logController: new AccessLog(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
 

@@ -2,16 +2,33 @@
 import pg from 'pg';
 import type { Param, SqlDriver, SqlExecutor } from './driver.js';
 
-const numbered = new Map<string, string>();
+interface Prepared {
+  readonly text: string;
+  /**
+   * The name the statement is prepared under on each connection that runs it (parsed and planned once
+   * there, not per call). None for statements without parameters (migrations, one-off statements), nor
+   * for those whose result columns a migration could change (`*`): a prepared statement's result type
+   * may not change.
+   */
+  readonly name: string | undefined;
+}
 
-function toNumbered(sql: string): string {
-  let text = numbered.get(sql);
-  if (text === undefined) {
+const prepared = new Map<string, Prepared>();
+
+function toNumbered(sql: string): Prepared {
+  let statement = prepared.get(sql);
+  if (statement === undefined) {
     let n = 0;
-    text = sql.replace(/\?/g, () => `$${++n}`);
-    numbered.set(sql, text);
+    const text = sql.replace(/\?/g, () => `$${++n}`);
+    statement = { text, name: n === 0 || /\*\s*(FROM|$)/i.test(sql) ? undefined : `mfa_${prepared.size + 1}` };
+    prepared.set(sql, statement);
   }
-  return text;
+  return statement;
+}
+
+function query(sql: string, params: readonly Param[]): pg.QueryConfig {
+  const { text, name } = toNumbered(sql);
+  return { text, values: params as Param[], types, ...(name === undefined ? {} : { name }) } as pg.QueryConfig;
 }
 
 // BIGINT columns hold millisecond times and counts: read them as numbers, not strings.
@@ -23,15 +40,15 @@ const types = {
 function executor(client: pg.Pool | pg.PoolClient): SqlExecutor {
   return {
     async all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
-      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      const result = await client.query(query(sql, params));
       return result.rows as T[];
     },
     async get<T>(sql: string, params: readonly Param[] = []): Promise<T | undefined> {
-      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      const result = await client.query(query(sql, params));
       return result.rows[0] as T | undefined;
     },
     async run(sql: string, params: readonly Param[] = []): Promise<number> {
-      const result = await client.query({ text: toNumbered(sql), values: params as Param[], types });
+      const result = await client.query(query(sql, params));
       return result.rowCount ?? 0;
     },
   };

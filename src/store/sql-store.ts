@@ -17,6 +17,7 @@ import type {
 import type { AuditEvent, AuditQuery } from '../core/audit.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
 import type { Param, SqlDriver, SqlExecutor } from './driver.js';
+import { WrongGuessBatch } from './guess-batch.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface IdentityRow {
@@ -133,9 +134,15 @@ const VERIFICATION_COLUMNS =
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
+  private readonly auditBatch: InsertBatch;
+  private readonly counterHits: CounterHits;
+  private readonly wrongGuesses: WrongGuessBatch;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.dialect;
+    this.wrongGuesses = new WrongGuessBatch(db);
+    this.counterHits = new CounterHits(db);
+    this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
 
   async migrate(): Promise<void> {
@@ -318,16 +325,17 @@ export class SqlStore implements Store {
   }
 
   async recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined> {
-    // One transaction, so the try and the identity's failure are committed together (and, on SQLite
-    // and PostgreSQL alike, with one commit instead of two).
-    return this.db.transaction(async (tx) => {
-      const taken = await tx.get<{ attempts: number }>(
-        `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
+    const takeTry = `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
          WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?
            AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
-         RETURNING attempts`,
-        [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash],
-      );
+         RETURNING attempts`;
+    const takeTryParams = [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash];
+    // PostgreSQL: concurrent wrong guesses are counted together, in one statement (src/store/guess-batch.ts).
+    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy);
+    // One transaction, so the try and the identity's failure are committed together (on SQLite, in the
+    // driver's group commit).
+    return this.db.transaction(async (tx) => {
+      const taken = await tx.get<{ attempts: number }>(takeTry, takeTryParams);
       if (!taken) return undefined;
       const failures = await countFailure(tx, guess.subject, guess.method, failurePolicy, guess.now);
       return { attemptsUsed: Number(taken.attempts), failures };
@@ -520,17 +528,12 @@ export class SqlStore implements Store {
     return (await this.db.run("UPDATE verifications SET provider_state = ? WHERE id = ? AND status = 'PENDING'", [providerState, verificationId])) > 0;
   }
 
-  async hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const cutoff = now - windowMs;
-    const row = await this.db.get<{ count: number; window_started_at: number }>(
-      `INSERT INTO rate_counters (key, window_started_at, count) VALUES (?, ?, 1)
-       ON CONFLICT (key) DO UPDATE SET
-         count = CASE WHEN rate_counters.window_started_at <= ? THEN 1 ELSE rate_counters.count + 1 END,
-         window_started_at = CASE WHEN rate_counters.window_started_at <= ? THEN ? ELSE rate_counters.window_started_at END
-       RETURNING count, window_started_at`,
-      [key, now, cutoff, cutoff, now],
-    );
-    return { count: Number(row?.count ?? 1), resetAt: Number(row?.window_started_at ?? now) + windowMs };
+  hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    // On PostgreSQL a busy counter (one client's failed checks) is one row every request updates, each
+    // holding its lock until its commit: hits that arrive while one is under way go in the next, together.
+    if (this.db.dialect === 'postgres') return this.counterHits.hit(key, windowMs, now);
+    // On SQLite a transaction joins the driver's group commit instead of committing on its own.
+    return this.db.transaction((tx) => addToCounter(tx, key, windowMs, now, 1));
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
@@ -600,12 +603,12 @@ export class SqlStore implements Store {
 
   // audit trail
 
-  async appendAudit(e: AuditEvent): Promise<void> {
-    const sql = `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  appendAudit(e: AuditEvent): Promise<void> {
     const params = [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
-    // On SQLite a transaction joins the driver's group commit; on PostgreSQL one autocommitted statement is one round trip.
-    if (this.db.dialect === 'sqlite') await this.db.transaction((tx) => tx.run(sql, params));
-    else await this.db.run(sql, params);
+    // On SQLite a transaction joins the driver's group commit; on PostgreSQL events that arrive while an
+    // insert is under way are written together by the next one (one round trip and one commit for many).
+    if (this.db.dialect === 'sqlite') return this.db.transaction((tx) => tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, params)).then(() => undefined);
+    return this.auditBatch.add(params);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
@@ -636,6 +639,105 @@ export class SqlStore implements Store {
 const PRUNE_LOCK_KEY = 7263542;
 
 const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
+const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
+
+/** Adds `hits` to a fixed-window counter; the count after them and the window's end. */
+async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now: number, hits: number): Promise<{ count: number; resetAt: number }> {
+  const cutoff = now - windowMs;
+  const row = await db.get<{ count: number; window_started_at: number }>(
+    `INSERT INTO rate_counters (key, window_started_at, count) VALUES (?, ?, ?)
+     ON CONFLICT (key) DO UPDATE SET
+       count = CASE WHEN rate_counters.window_started_at <= ? THEN excluded.count ELSE rate_counters.count + excluded.count END,
+       window_started_at = CASE WHEN rate_counters.window_started_at <= ? THEN ? ELSE rate_counters.window_started_at END
+     RETURNING count, window_started_at`,
+    [key, now, hits, cutoff, cutoff, now],
+  );
+  return { count: Number(row?.count ?? hits), resetAt: Number(row?.window_started_at ?? now) + windowMs };
+}
+
+/**
+ * Hits on one counter key, at most one statement under way per key: the hits that arrive meanwhile are
+ * added by the next statement in one go, each answered with its own count (as if counted one after the
+ * other, at the time of that statement), so every limit reads exactly the counts it would one by one.
+ */
+class CounterHits {
+  private readonly keys = new Map<string, Array<{ windowMs: number; now: number; resolve: (r: { count: number; resetAt: number }) => void; reject: (err: unknown) => void }>>();
+
+  constructor(private readonly db: SqlExecutor) {}
+
+  hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.keys.get(key);
+      if (waiting) {
+        waiting.push({ windowMs, now, resolve, reject });
+        return;
+      }
+      this.keys.set(key, [{ windowMs, now, resolve, reject }]);
+      void this.flush(key);
+    });
+  }
+
+  private async flush(key: string): Promise<void> {
+    const waiting = this.keys.get(key)!;
+    while (waiting.length > 0) {
+      // Hits with the same window length go together (one key has one in practice).
+      const windowMs = waiting[0]!.windowMs;
+      const batch: typeof waiting = [];
+      for (let i = 0; i < waiting.length; ) {
+        if (waiting[i]!.windowMs === windowMs) batch.push(...waiting.splice(i, 1));
+        else i++;
+      }
+      const now = Math.max(...batch.map((h) => h.now));
+      try {
+        const { count, resetAt } = await addToCounter(this.db, key, windowMs, now, batch.length);
+        batch.forEach((h, i) => h.resolve({ count: count - batch.length + 1 + i, resetAt }));
+      } catch (err) {
+        for (const h of batch) h.reject(err);
+      }
+    }
+    this.keys.delete(key);
+  }
+}
+
+/** Rows one batched insert carries at most. */
+const MAX_INSERT_BATCH = 64;
+
+/**
+ * Rows of one table inserted together: the first goes at once; those that arrive while an insert is under
+ * way wait for it and go in the next, as one multi-row statement (one round trip, one commit). A row is
+ * answered once its statement has committed; a failed statement fails every row it carried.
+ */
+class InsertBatch {
+  private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  private busy = false;
+
+  constructor(
+    private readonly db: SqlExecutor,
+    private readonly insert: string,
+    private readonly rowPlaceholders: string,
+  ) {}
+
+  add(params: readonly Param[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ params, resolve, reject });
+      if (!this.busy) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.busy = true;
+    while (this.waiting.length > 0) {
+      const rows = this.waiting.splice(0, MAX_INSERT_BATCH);
+      try {
+        await this.db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params));
+        for (const row of rows) row.resolve();
+      } catch (err) {
+        for (const row of rows) row.reject(err);
+      }
+    }
+    this.busy = false;
+  }
+}
 
 interface AuditRow {
   id: string;
@@ -665,16 +767,18 @@ const toAuditEvent = (r: AuditRow): AuditEvent => ({
   requestId: r.request_id,
 });
 
-/** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
-async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+/**
+ * The update that counts one failure within the window, locking at the limit (a longer existing lock is
+ * kept), as the ON CONFLICT clause of an insert of the first failure into `lockouts`; with its parameters.
+ */
+function failureUpsert(policy: FailurePolicy, now: number): { clause: string; params: Param[] } {
   const windowCutoff = now - policy.windowMs;
   const lockUntil = now + policy.lockoutMs;
   // A new window starts when the old one has passed, or when a lockout has ended: serving a lockout
   // settles the failures that caused it.
   const fresh = '(lockouts.window_started_at <= ? OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ?))';
-  const row = await db.get<{ failures: number; locked_until: number }>(
-    `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
-     ON CONFLICT (subject, method) DO UPDATE SET
+  return {
+    clause: `ON CONFLICT (subject, method) DO UPDATE SET
        failures = CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END,
        window_started_at = CASE WHEN ${fresh} THEN ? ELSE lockouts.window_started_at END,
        locked_until = CASE
@@ -682,13 +786,25 @@ async function countFailure(db: SqlExecutor, subject: string, method: Method, po
          WHEN lockouts.locked_until <= ? THEN 0
          ELSE lockouts.locked_until END
      RETURNING failures, locked_until`,
-    [
-      subject, method, now, policy.maxFailures <= 1 ? lockUntil : 0,
+    params: [
       windowCutoff, now,
       windowCutoff, now, now,
       windowCutoff, now, policy.maxFailures, lockUntil, lockUntil,
       now,
     ],
+  };
+}
+
+/** The `locked_until` of a first failure: locked at once when one failure is the limit. */
+const firstLockedUntil = (policy: FailurePolicy, now: number): number => (policy.maxFailures <= 1 ? now + policy.lockoutMs : 0);
+
+/** Counts one failure within the window, locking at the limit; a longer existing lock is kept. */
+async function countFailure(db: SqlExecutor, subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount> {
+  const upsert = failureUpsert(policy, now);
+  const row = await db.get<{ failures: number; locked_until: number }>(
+    `INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until) VALUES (?, ?, 1, ?, ?)
+     ${upsert.clause}`,
+    [subject, method, now, firstLockedUntil(policy, now), ...upsert.params],
   );
   return { failures: Number(row?.failures ?? 0), lockedUntil: Number(row?.locked_until ?? 0) };
 }

@@ -571,6 +571,17 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.hitCounter('ip:1', windowMs, T0 + 1200), { count: 2, resetAt: T0 + 2000 });
   });
 
+  it('hitCounter gives concurrent hits on one key each its own count, and counts them all', async () => {
+    // PostgreSQL adds hits that arrive together in one statement: each caller must still see a distinct count.
+    const windowMs = 60_000;
+    const counts = await Promise.all(Array.from({ length: 40 }, (_, i) => store.hitCounter('burst', windowMs, T0 + (i % 3))));
+    assert.deepEqual(counts.map((c) => c.count).sort((a, b) => a - b), Array.from({ length: 40 }, (_, i) => i + 1));
+    assert.ok(counts.every((c) => c.resetAt === T0 + windowMs));
+    assert.deepEqual(await store.peekCounter('burst', windowMs, T0 + 10), { count: 40, resetAt: T0 + windowMs });
+    const fresh = await Promise.all([store.hitCounter('burst', windowMs, T0 + windowMs), store.hitCounter('burst', windowMs, T0 + windowMs)]);
+    assert.deepEqual(fresh.map((c) => c.count).sort(), [1, 2]);
+  });
+
   it('peekCounter reads a counter without counting, and 0 once its window is over', async () => {
     const windowMs = 1000;
     assert.deepEqual(await store.peekCounter('peek:1', windowMs, T0), { count: 0, resetAt: T0 + 1000 });
@@ -590,6 +601,27 @@ describeEachStore('Store contract', (target) => {
     const results = await Promise.all(range(1, 50).map(() => wrongGuess(store, v, 5, T0 + 1000)));
     assert.deepEqual(ascending(results.filter((r): r is number => r !== undefined)), [1, 2, 3, 4, 5]);
     assert.equal((await store.findVerification(v.id))?.attempts, 5);
+  });
+
+  it('concurrent wrong guesses over 20 identities: each counts its tries and its own failures exactly', async () => {
+    // PostgreSQL counts guesses that arrive together in one statement: no try or failure may be lost,
+    // doubled or given to another identity.
+    const limit: FailurePolicy = { windowMs: 600_000, maxFailures: 3, lockoutMs: 900_000 };
+    const now = T0 + 1000;
+    const vs = range(1, 20).map((i) => tokenVerification({ subject: `many-${i}` }));
+    for (const v of vs) await start(store, v);
+    const guesses = vs.flatMap((v) => range(1, 6).map((n) => ({ v, n })));
+    const results = await Promise.all(
+      guesses.map(({ v, n }) => store.recordWrongGuess({ verificationId: v.id, subject: v.subject, method: 'token', guessHash: `many-${n}`, maxAttempts: 4, now }, limit)),
+    );
+    for (const v of vs) {
+      const mine = results.filter((_, i) => guesses[i]!.v === v).filter((r) => r !== undefined);
+      assert.deepEqual(ascending(mine.map((r) => r.attemptsUsed)), [1, 2, 3, 4], v.subject);
+      assert.deepEqual(ascending(mine.map((r) => r.failures.failures)), [1, 2, 3, 4], v.subject);
+      for (const r of mine) assert.equal(r.failures.lockedUntil, r.failures.failures >= 3 ? now + limit.lockoutMs : 0, `${v.subject} after failure ${r.failures.failures}`);
+      assert.equal((await store.findVerification(v.id))?.attempts, 4);
+      assert.equal((await store.tokenState(v.subject)).lockedUntil, now + limit.lockoutMs);
+    }
   });
 
   it('20 concurrent completeVerification: exactly one wins (replay of a correct token)', async () => {

@@ -1,0 +1,121 @@
+// Wrong guesses on PostgreSQL, counted together: each one takes a try of its verification and counts a
+// failure for its identity, and with one statement (so one commit) per guess the service waits on the
+// WAL flush of every request. Guesses that arrive while a statement is under way go in the next one, as
+// rows of one statement: one round trip and one commit for many, every limit decided by the database as
+// before (the conditional update per verification, the counting upsert per identity).
+import type { FailureCount, FailurePolicy, GuessRecord } from '../core/ports.js';
+import type { Param, SqlExecutor } from './driver.js';
+
+/** Guesses one statement carries at most. */
+const MAX_BATCH = 64;
+
+type Counted = { attemptsUsed: number; failures: FailureCount } | undefined;
+
+interface Waiting {
+  readonly guess: GuessRecord;
+  readonly resolve: (counted: Counted) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/**
+ * The statement for `n` guesses with one failure policy and method. Rows are locked in a fixed order
+ * (verifications by id, then lockouts by subject), so statements of several processes cannot deadlock.
+ * The failure count is the single-guess upsert (countFailure in sql-store.ts) with each row's own `now`,
+ * which is the inserted `window_started_at` (`excluded.window_started_at` on conflict).
+ */
+function statement(n: number): string {
+  const rows = Array.from({ length: n }, () => '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ');
+  const now = 'excluded.window_started_at';
+  // Policy parameters, in order of use below: method, maxFailures, lockoutMs (first insert), then windowMs,
+  // windowMs, windowMs, maxFailures, lockoutMs, lockoutMs.
+  const fresh = `(lockouts.window_started_at <= ${now} - CAST(? AS BIGINT) OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ${now}))`;
+  return `WITH input (id, guess_hash, subject, max_attempts, now) AS (VALUES ${rows}),
+    locked AS (SELECT v.id FROM verifications v WHERE v.id IN (SELECT id FROM input) ORDER BY v.id FOR UPDATE),
+    taken AS (
+      UPDATE verifications v SET attempts = v.attempts + 1, last_guess_hash = i.guess_hash
+      FROM input i
+      WHERE v.id = i.id AND v.id IN (SELECT id FROM locked) AND v.status = 'PENDING' AND v.attempts < i.max_attempts
+        AND v.expires_at > i.now AND (v.last_guess_hash IS NULL OR v.last_guess_hash <> i.guess_hash)
+      RETURNING v.id, v.attempts),
+    counted AS (
+      INSERT INTO lockouts (subject, method, failures, window_started_at, locked_until)
+      SELECT i.subject, CAST(? AS TEXT), 1, i.now, CASE WHEN CAST(? AS BIGINT) <= 1 THEN i.now + CAST(? AS BIGINT) ELSE 0 END
+      FROM taken JOIN input i ON i.id = taken.id ORDER BY i.subject
+      ON CONFLICT (subject, method) DO UPDATE SET
+        failures = CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END,
+        window_started_at = CASE WHEN ${fresh} THEN ${now} ELSE lockouts.window_started_at END,
+        locked_until = CASE
+          WHEN (CASE WHEN ${fresh} THEN 1 ELSE lockouts.failures + 1 END) >= CAST(? AS BIGINT) AND lockouts.locked_until < ${now} + CAST(? AS BIGINT)
+            THEN ${now} + CAST(? AS BIGINT)
+          WHEN lockouts.locked_until <= ${now} THEN 0
+          ELSE lockouts.locked_until END
+      RETURNING subject, failures, locked_until)
+    SELECT taken.id, taken.attempts, counted.failures, counted.locked_until
+    FROM taken JOIN input i ON i.id = taken.id LEFT JOIN counted ON counted.subject = i.subject`;
+}
+
+/** Runs `guesses` (distinct verifications, distinct subjects) as one statement; results in their order. */
+async function countTogether(db: SqlExecutor, guesses: readonly GuessRecord[], policy: FailurePolicy): Promise<Counted[]> {
+  const params: Param[] = [];
+  for (const g of guesses) params.push(g.verificationId, g.guessHash, g.subject, g.maxAttempts, g.now);
+  const w = policy.windowMs;
+  params.push(guesses[0]!.method, policy.maxFailures, policy.lockoutMs, w, w, w, policy.maxFailures, policy.lockoutMs, policy.lockoutMs);
+  const rows = await db.all<{ id: string; attempts: number; failures: number | null; locked_until: number | null }>(statement(guesses.length), params);
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return guesses.map((g) => {
+    const row = byId.get(g.verificationId);
+    if (!row) return undefined;
+    return { attemptsUsed: Number(row.attempts), failures: { failures: Number(row.failures ?? 0), lockedUntil: Number(row.locked_until ?? 0) } };
+  });
+}
+
+/**
+ * Queues per failure policy and method (the statement takes them as parameters), at most one statement
+ * under way per queue. A statement takes each verification and each identity at most once (one row may
+ * not be updated twice by one statement, and a repeated guess must see the one before it): a second
+ * guess on either waits for the next statement, so guesses on one verification are counted in order.
+ */
+export class WrongGuessBatch {
+  private readonly queues = new Map<string, Waiting[]>();
+
+  constructor(private readonly db: SqlExecutor) {}
+
+  add(guess: GuessRecord, policy: FailurePolicy): Promise<Counted> {
+    const key = `${guess.method}|${policy.windowMs}|${policy.maxFailures}|${policy.lockoutMs}`;
+    return new Promise((resolve, reject) => {
+      const waiting = this.queues.get(key);
+      if (waiting) {
+        waiting.push({ guess, resolve, reject });
+        return;
+      }
+      this.queues.set(key, [{ guess, resolve, reject }]);
+      void this.flush(key, policy);
+    });
+  }
+
+  private async flush(key: string, policy: FailurePolicy): Promise<void> {
+    const waiting = this.queues.get(key)!;
+    while (waiting.length > 0) {
+      const batch: Waiting[] = [];
+      const verifications = new Set<string>();
+      const subjects = new Set<string>();
+      for (let i = 0; i < waiting.length && batch.length < MAX_BATCH; ) {
+        const { guess } = waiting[i]!;
+        if (verifications.has(guess.verificationId) || subjects.has(guess.subject)) {
+          i++;
+          continue;
+        }
+        verifications.add(guess.verificationId);
+        subjects.add(guess.subject);
+        batch.push(...waiting.splice(i, 1));
+      }
+      try {
+        const results = await countTogether(this.db, batch.map((w) => w.guess), policy);
+        batch.forEach((w, i) => w.resolve(results[i]));
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.queues.delete(key);
+  }
+}
