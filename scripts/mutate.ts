@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 
 /** Each module with the tests that decide about it: its unit tests, then the security and provider tests. */
 const MODULES: Readonly<Record<string, readonly string[]>> = {
-  'src/core/secrets.ts': ['test/core/secrets.test.ts', 'test/security/constant-time.test.ts'],
+  'src/core/secrets.ts': ['test/core/secrets.test.ts'],
   'src/core/circuit.ts': ['test/core/circuit.test.ts', 'test/providers/gateway.test.ts'],
   'src/core/token-rules.ts': ['test/core/token-rules.test.ts', 'test/security/token-limits.test.ts'],
   'src/core/kba.ts': ['test/core/kba.test.ts', 'test/security/kba-enrolment.test.ts'],
@@ -19,8 +19,8 @@ const MODULES: Readonly<Record<string, readonly string[]>> = {
   'src/core/provider-config.ts': ['test/core/provider-config.test.ts', 'test/security/provider-config.test.ts', 'test/security/provider-secret-host-change.test.ts'],
   'src/auth/scopes.ts': ['test/auth/scopes.test.ts', 'test/security/scope-smuggling-and-page-headers.test.ts'],
   'src/auth/access-tokens.ts': ['test/auth/access-tokens.test.ts', 'test/security/oauth.test.ts', 'test/security/revocation.test.ts'],
-  'src/services/token.ts': ['test/security/token-limits.test.ts', 'test/contract/sdk-token.test.ts', 'test/security/constant-time.test.ts'],
-  'src/services/duo.ts': ['test/providers/duo-verify.test.ts', 'test/contract/sdk-duo.test.ts', 'test/security/constant-time.test.ts'],
+  'src/services/token.ts': ['test/security/token-limits.test.ts', 'test/contract/sdk-token.test.ts'],
+  'src/services/duo.ts': ['test/providers/duo-verify.test.ts', 'test/contract/sdk-duo.test.ts'],
   'src/services/kba.ts': ['test/security/kba-lockout.test.ts', 'test/security/kba-enrolment.test.ts', 'test/security/factor-change.test.ts'],
 };
 
