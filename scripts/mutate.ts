@@ -17,7 +17,7 @@ const MODULES: Readonly<Record<string, readonly string[]>> = {
   'src/core/okta-verify.ts': ['test/providers/okta-rules.test.ts'],
   'src/core/rsa.ts': ['test/providers/rsa-core.test.ts', 'test/providers/rsa.test.ts'],
   'src/core/provider-config.ts': ['test/core/provider-config.test.ts', 'test/security/provider-config.test.ts', 'test/security/provider-secret-host-change.test.ts'],
-  'src/auth/scopes.ts': ['test/auth/scopes.test.ts', 'test/security/scope-smuggling-and-page-headers.test.ts'],
+  'src/auth/scopes.ts': ['test/auth/scopes.test.ts', 'test/security/scope-smuggling-and-page-headers.test.ts', 'test/security/oauth.test.ts'],
   'src/auth/access-tokens.ts': ['test/auth/access-tokens.test.ts', 'test/security/oauth.test.ts', 'test/security/revocation.test.ts'],
   'src/services/token.ts': ['test/security/token-limits.test.ts', 'test/contract/sdk-token.test.ts'],
   'src/services/duo.ts': ['test/providers/duo-verify.test.ts', 'test/contract/sdk-duo.test.ts'],
