@@ -30,7 +30,7 @@ describe('circuit', () => {
     assert.deepEqual(trial, { allowed: true, state: { kind: 'half-open' } });
     assert.equal(admit(trial.state, 1001).allowed, false, 'only one trial at a time');
     assert.deepEqual(afterFailure(trial.state, policy, 1500), { kind: 'open', until: 2500 });
-    assert.deepEqual(afterSuccess(), CLOSED);
+    assert.deepEqual(afterSuccess(), { kind: 'closed', consecutiveFailures: 0 }, 'a success closes the circuit and forgets the failures');
   });
 
   it('opens at exactly the threshold, not one failure later, and a threshold of one opens at once', () => {
