@@ -7,6 +7,8 @@ import { describe, it } from 'node:test';
 import type { Verification } from '../../src/core/model.js';
 import {
   ERROR_EXPIRED,
+  ERROR_LOCKED,
+  ERROR_SUPERSEDED,
   ERROR_UNKNOWN_REQUEST,
   UNKNOWN_REQUEST,
   earlyAnswer,
@@ -54,6 +56,12 @@ describe('token status at a poll', () => {
     assert.deepEqual(statusAt(done, NOW), { status: 'SUCCESS', error: null });
     const locked = { ...pending, status: 'LOCKOUT' as const, error: 'locked', expiresAt: NOW - 1 };
     assert.deepEqual(statusAt(locked, NOW), { status: 'LOCKOUT', error: 'locked' });
+  });
+
+  it('each failure says why in a sentence of its own, since callers show it', () => {
+    const reasons = [ERROR_EXPIRED, ERROR_SUPERSEDED, ERROR_LOCKED, ERROR_UNKNOWN_REQUEST];
+    for (const reason of reasons) assert.match(reason, /^[A-Z][^]{10,}\.$/);
+    assert.equal(new Set(reasons).size, reasons.length);
   });
 
   it('an unknown request id fails with one fixed answer', () => {
