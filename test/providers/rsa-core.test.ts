@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  RSA_ERROR_BAD_STATE,
   RSA_ERROR_FAILED,
+  RSA_ERROR_NOT_AVAILABLE,
   RSA_ERROR_STEP_UP,
   decodePushState,
   encodePushState,
@@ -153,5 +155,27 @@ describe('rsa core', () => {
     assert.deepEqual(decodePushState(encodePushState(state)), state);
     assert.deepEqual(decodePushState('{"authnAttemptId":"a","messageId":"m","referenceId":5}'), { authnAttemptId: 'a', messageId: 'm', referenceId: null });
     assert.equal(decodePushState('{"authnAttemptId":"a"}'), undefined);
+  });
+
+  it('a push IN_PROCESS is pending, and a tokencode FAIL is a failure, whatever the method results say', () => {
+    const approved = [{ methodId: 'APPROVE', methodResponseCode: 'SUCCESS' }];
+    assert.deepEqual(rsaPushStatus(answer('IN_PROCESS', { credentialValidationResults: approved })), { status: 'PENDING', error: null });
+    const tokencodeRight = [{ methodId: 'SECURID', methodResponseCode: 'SUCCESS' }];
+    assert.deepEqual(rsaTokencodeStatus(answer('FAIL', { credentialValidationResults: tokencodeRight })), { status: 'FAILED', error: RSA_ERROR_FAILED });
+  });
+
+  it('a listed version without attributes counts as applicable', () => {
+    const plain = answer('CHALLENGE', { challengeMethods: { challenges: [{ requiredMethods: [{ methodId: 'APPROVE', versions: [{}] }] }] } });
+    assert.equal(rsaMethodOffered(plain, 'APPROVE'), true);
+  });
+
+  it('refuses a stored push state without its attempt id', () => {
+    assert.equal(decodePushState('{"messageId":"m","referenceId":"r"}'), undefined);
+  });
+
+  it('each failure reason is a distinct sentence, since callers show it', () => {
+    const reasons = [RSA_ERROR_FAILED, RSA_ERROR_NOT_AVAILABLE, RSA_ERROR_STEP_UP, RSA_ERROR_BAD_STATE];
+    for (const reason of reasons) assert.match(reason, /^[A-Z].{10,}\.$/);
+    assert.equal(new Set(reasons).size, reasons.length);
   });
 });
