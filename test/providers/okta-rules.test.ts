@@ -13,8 +13,13 @@ import {
   pushedUserCounterKey,
   resultStatus,
   retryAfterSeconds,
+  ERROR_MISSING_FORWARDING,
+  ERROR_NO_OKTA_USER,
+  ERROR_NO_PUSH_FACTOR,
+  ERROR_OKTA_RATE_LIMITED,
   ERROR_REJECTED,
   ERROR_TIMEOUT,
+  ERROR_TRANSACTION_GONE,
 } from '../../src/core/okta-verify.js';
 import { oktaBaseUrl } from '../../src/providers/okta/client.js';
 
@@ -105,5 +110,17 @@ describe('Okta Verify rules', () => {
     assert.equal(retryAfterSeconds(1000), 1);
     assert.equal(retryAfterSeconds(1001), 2);
     assert.equal(retryAfterSeconds(59_500), 60);
+  });
+
+  it('keeps one push counter per login (any case) and never shares it between logins', () => {
+    assert.equal(typeof pushCounterKey('ana@example.com'), 'string');
+    assert.notEqual(pushCounterKey('ana@example.com'), pushCounterKey('bob@example.com'));
+    assert.equal(pushCounterKey('ANA@example.com '), pushCounterKey('ana@EXAMPLE.com'));
+  });
+
+  it('each failure reason is a distinct sentence, since callers show it', () => {
+    const reasons = [ERROR_NO_PUSH_FACTOR, ERROR_NO_OKTA_USER, ERROR_REJECTED, ERROR_TIMEOUT, ERROR_TRANSACTION_GONE, ERROR_OKTA_RATE_LIMITED, ERROR_MISSING_FORWARDING];
+    for (const reason of reasons) assert.match(reason, /^[A-Z].{10,}\.$/);
+    assert.equal(new Set(reasons).size, reasons.length);
   });
 });
