@@ -3,7 +3,7 @@
 // and security questions, whatever it says it holds.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ADMIN_SCOPE, ALL_SCOPES, IDENTITY_SCOPES, IMPERSONATE_SCOPE, METRICS_SCOPE, SPEC_SCOPES, allows, identityBound } from '../../src/auth/scopes.js';
+import { ADMIN_SCOPE, ALL_SCOPES, IDENTITY_SCOPES, IMPERSONATE_SCOPE, KNOWN_SCOPES, METRICS_SCOPE, SPEC_SCOPES, allows, identityBound } from '../../src/auth/scopes.js';
 
 describe('scopes', () => {
   it('a granted scope allows what accepts it; nothing else does', () => {
@@ -32,5 +32,12 @@ describe('scopes', () => {
     assert.deepEqual(identityBound(['idn:mfa:send', ALL_SCOPES, 'idn:mfa-configuration:manage']), [...IDENTITY_SCOPES]);
     assert.deepEqual(identityBound(['idn:mfa:poll', 'idn:mfa:poll', METRICS_SCOPE]), ['idn:mfa:poll']);
     assert.deepEqual(identityBound([]), []);
+  });
+
+  it('uses the names clients ask for on the wire, and knows every one of them', () => {
+    assert.deepEqual([ALL_SCOPES, ADMIN_SCOPE, IMPERSONATE_SCOPE, METRICS_SCOPE], ['sp:scopes:all', 'mfa:admin', 'mfa:impersonate', 'mfa:metrics']);
+    assert.deepEqual(IDENTITY_SCOPES, ['idn:mfa:send', 'idn:mfa:poll', 'idn:mfa:verify', 'idn:mfa-kba:read', 'idn:mfa-kba:authenticate']);
+    assert.deepEqual([...KNOWN_SCOPES].sort(), [...SPEC_SCOPES, 'sp:scopes:all', 'mfa:admin', 'mfa:impersonate', 'mfa:metrics'].sort());
+    assert.equal(SPEC_SCOPES.length, 7);
   });
 });

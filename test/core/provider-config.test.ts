@@ -65,6 +65,11 @@ describe('masking', () => {
     assert.equal(publicView(accepted('okta-verify', okta)).configProperties, undefined, 'Okta has no configProperties in the spec');
   });
 
+  it('shows a secret property that is not text as given, not as a garbled mask', () => {
+    const odd = accepted('duo-web', { host: 'api-1.duosecurity.com', configProperties: { skey: 42 } });
+    assert.deepEqual(publicView(odd)['configProperties'], { skey: 42 });
+  });
+
   it('an unconfigured method is shown disabled and empty', () => {
     assert.deepEqual(unconfiguredView('rsa'), { mfaMethod: 'rsa', enabled: false, host: null, accessKey: null, identityAttribute: null, configProperties: {} });
   });
@@ -106,6 +111,15 @@ describe('enabling', () => {
     assert.deepEqual(refusal('okta-verify', { ...okta, identityAttribute: null }), ['identityAttribute: required (the attribute holding the Okta login)']);
   });
 
+  it('a required property must be text: a number or a list of the right length is not a key', () => {
+    assert.deepEqual(refusal('rsa', { ...rsa, configProperties: { clientId: 5 } }), [
+      'configProperties.clientId: required (the application or agent name RSA knows)',
+    ]);
+    assert.deepEqual(refusal('duo-web', { ...duo, configProperties: { ikey: Array(20).fill('D'), skey: SKEY } }), [
+      'configProperties.ikey: the integration key must be 20 characters',
+    ]);
+  });
+
   it('RSA needs its client key and the client id RSA knows', () => {
     assert.deepEqual(refusal('rsa', { ...rsa, accessKey: null }), ['accessKey: the RSA Authentication API client key is required']);
     assert.deepEqual(refusal('rsa', { ...rsa, configProperties: { clientId: '' } }), [
@@ -142,7 +156,7 @@ describe('hosts', () => {
 
   it('refuses anything else that might hide another destination, whole strings only', () => {
     const invalid = 'host: must be a host name, optionally with a port, or an https URL';
-    for (const host of ['user@api.example.com', 'api.example.com/path', 'api.example.com:123456', 'api example.com', 'https://', '/api.example.com']) {
+    for (const host of ['user@api.example.com', 'api.example.com/path', 'api.example.com:123456', 'api example.com', 'https://', '/api.example.com', 'x:https://api.example.com']) {
       assert.deepEqual(refusal('rsa', { ...rsa, host }), [invalid], host);
     }
   });
@@ -177,6 +191,12 @@ describe('masked secrets sent back', () => {
   it('trailing slashes and case do not make a URL host another destination', () => {
     const urlStored = accepted('duo-web', { ...duo, host: 'https://api-123456.duosecurity.com' });
     assert.equal(accepted('duo-web', { ...echoed, host: 'https://API-123456.duosecurity.com//' }, urlStored).accessKey, AKEY);
+  });
+
+  it('are refused when no host was stored: a secret is kept only for the host it was entered for', () => {
+    const hostless = accepted('duo-web', { accessKey: AKEY });
+    assert.equal(hostless.host, null);
+    assert.match(refusal('duo-web', { accessKey: mask(AKEY) }, hostless)[0]!, /^accessKey: the host changed/);
   });
 
   it('are refused, each named, when the host changes', () => {
