@@ -195,12 +195,58 @@ describe('access tokens: the cache of verified tokens', () => {
       return publicKey(kid);
     };
     const first = await forge({ client_id: 'svc' }, { sub: 'svc' });
+    const second = await forge({ client_id: 'svc', n: 'second' }, { sub: 'svc' });
     await tokens.verify(first);
+    await tokens.verify(second);
     await tokens.verify(first);
-    assert.equal(lookups, 1, 'a remembered token is not checked again');
+    await tokens.verify(second);
+    assert.equal(lookups, 2, 'remembered tokens are not checked again');
     for (let i = 0; i < CACHE_LIMIT; i++) await tokens.verify(await forge({ client_id: 'svc', n: i }, { sub: 'svc' }));
     const before = lookups;
     await tokens.verify(first);
     assert.equal(lookups, before + 1, 'the cache started over when full');
+  });
+
+  it('reads each client at most once per interval, and forgets the reads when too many clients were read', async () => {
+    const { store, tokens, forge } = await setUp();
+    store.clients.set('other', client('other'));
+    const svc = await forge({ client_id: 'svc' }, { sub: 'svc' });
+    const other = await forge({ client_id: 'other' }, { sub: 'other' });
+    for (let i = 0; i < 2; i++) {
+      await tokens.verify(svc);
+      await tokens.verify(other);
+    }
+    assert.equal(store.clientReads, 2);
+    for (let i = 0; i < CACHE_LIMIT; i++) {
+      await assert.rejects(tokens.verify(await forge({ client_id: `gone-${i}` }, { sub: 'x' })), refusedWith(/deleted or disabled/));
+    }
+    const before = store.clientReads;
+    await tokens.verify(svc);
+    assert.equal(store.clientReads, before + 1, 'the reads were forgotten when full');
+  });
+});
+
+describe('access tokens: why a token is refused', () => {
+  it('names the reason: unknown key, bad signature, algorithm, claim, or malformed', async () => {
+    const { keys, tokens, forge } = await setUp();
+    const good = await forge({ client_id: 'svc' }, { sub: 'svc' });
+    const [header, payload] = good.split('.') as [string, string, string];
+    const unknownKid = Buffer.from(JSON.stringify({ alg: SIGNING_ALG, kid: 'no-such-kid', typ: 'at+jwt' })).toString('base64url');
+    await assert.rejects(tokens.verify(`${unknownKid}.${payload}.${good.split('.')[2]}`), refusedWith(/^unknown signing key$/));
+    const otherSignature = (await forge({ client_id: 'svc', n: 1 }, { sub: 'svc' })).split('.')[2];
+    await assert.rejects(tokens.verify(`${header}.${payload}.${otherSignature}`), refusedWith(/^JWT signature does not verify$/));
+    const { kid } = await keys.signingKey();
+    const hs256 = await new SignJWT({ client_id: 'svc' }).setProtectedHeader({ alg: 'HS256', kid, typ: 'at+jwt' }).setSubject('svc').setIssuer(ISSUER).setExpirationTime('1h').sign(new Uint8Array(32));
+    await assert.rejects(tokens.verify(hs256), refusedWith(/^JWT algorithm is not accepted$/));
+    const { privateKey } = await keys.signingKey();
+    const foreignIssuer = await new SignJWT({ client_id: 'svc' }).setProtectedHeader({ alg: SIGNING_ALG, kid, typ: 'at+jwt' }).setSubject('svc').setIssuer('https://elsewhere').setExpirationTime('1h').sign(privateKey);
+    await assert.rejects(tokens.verify(foreignIssuer), refusedWith(/^JWT claim "iss" is not valid$/));
+    await assert.rejects(tokens.verify('garbage'), refusedWith(/^JWT is malformed$/));
+  });
+
+  it('reads the scope claim as a space-separated list, and no scopes from anything else', async () => {
+    const { tokens, forge } = await setUp();
+    assert.deepEqual((await tokens.verify(await forge({ client_id: 'svc', scope: ' idn:mfa:send  idn:mfa:poll ' }, { sub: 'svc' }))).scopes, ['idn:mfa:send', 'idn:mfa:poll']);
+    assert.deepEqual((await tokens.verify(await forge({ client_id: 'svc', scope: ['idn:mfa:send'] }, { sub: 'svc' }))).scopes, []);
   });
 });
