@@ -11,7 +11,8 @@ export default {
   testRunner: 'command',
   commandRunner: { command: `node --import tsx --test --test-concurrency=1 ${tests ?? 'test/core/*.test.ts'}` },
   coverageAnalysis: 'off',
-  mutate: mutate ? [mutate] : ['src/core/secrets.ts'],
+  // One module, or several comma-separated, each optionally with a line range (src/x.ts:10-20).
+  mutate: mutate ? mutate.split(',') : ['src/core/secrets.ts'],
   concurrency: Number(process.env.MFA_MUTATE_CONCURRENCY ?? 1),
   reporters: ['json', 'clear-text', 'progress'],
   jsonReporter: { fileName: report },
