@@ -34,7 +34,7 @@ export const REVOCATION_CHECK_MS = 500;
 
 // The official SDK reuses one token for every call, so remembering verified tokens saves a signature
 // check per request. Bounded: when full it starts over.
-const CACHE_LIMIT = 10_000;
+export const CACHE_LIMIT = 10_000;
 
 export class AccessTokens {
   private readonly verified = new Map<string, Principal>();

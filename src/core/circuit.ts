@@ -28,7 +28,10 @@ export function afterSuccess(): CircuitState {
 }
 
 export function afterFailure(state: CircuitState, policy: CircuitPolicy, now: number): CircuitState {
+  // A call already in flight when the circuit opened may fail late: the circuit stays open, its cool-down
+  // unchanged (the failure tells nothing the opening did not; counting it from zero would close the circuit).
+  if (state.kind === 'open') return state;
   if (state.kind === 'half-open') return { kind: 'open', until: now + policy.coolDownMs };
-  const failures = (state.kind === 'closed' ? state.consecutiveFailures : 0) + 1;
+  const failures = state.consecutiveFailures + 1;
   return failures >= policy.failureThreshold ? { kind: 'open', until: now + policy.coolDownMs } : { kind: 'closed', consecutiveFailures: failures };
 }

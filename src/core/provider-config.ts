@@ -31,8 +31,7 @@ export function mask(secret: string): string {
   return `${secret[0]}******${secret[secret.length - 1]}`;
 }
 
-const isMaskOf = (value: unknown, secret: string | undefined): boolean =>
-  typeof value === 'string' && secret !== undefined && value === mask(secret);
+const isMaskOf = (value: unknown, secret: string | undefined): boolean => secret !== undefined && value === mask(secret);
 
 /** The configuration as the API shows it: every secret masked. */
 export function publicView(config: ProviderConfig): Record<string, unknown> {

@@ -109,7 +109,7 @@ export class ProviderGateway {
         return result;
       } catch (err) {
         lastError = asProviderError(err, this.provider);
-        this.state = this.stateAfter(lastError, !gate.allowed);
+        this.state = this.stateAfter(lastError);
         this.logger?.warn(
           {
             provider: this.provider,
@@ -134,13 +134,12 @@ export class ProviderGateway {
     throw lastError!;
   }
 
-  private stateAfter(error: ProviderError, bypassedOpenCircuit: boolean): CircuitState {
+  private stateAfter(error: ProviderError): CircuitState {
     // No call reached the provider: nothing learnt about it.
     if (error.details.transport === 'blocked') return this.state;
     // A refusal is an answer: the provider is up.
     if (!error.details.outage) return afterSuccess();
-    // A probe that fails while the circuit is open leaves it open (counting it would close it again).
-    if (bypassedOpenCircuit && this.state.kind === 'open') return this.state;
+    // A failure while the circuit is open (a probe, or a slow call sent before it opened) leaves it open.
     return afterFailure(this.state, this.options.circuit, this.clock.now());
   }
 

@@ -172,3 +172,69 @@ describe('Duo Web v2: inputs Duo never sends do not throw', () => {
     assert.equal(verifyResponse(C.IKEY, C.SKEY, C.AKEY, `${sign(C.SKEY, 'AUTH')}:${sign(C.AKEY, 'APP')}`, FIXED_NOW), null);
   });
 });
+
+describe('Duo Web v2: signed cookies Duo never makes are still refused', () => {
+  // Each part below is signed with the right key, so only the cookie's content decides.
+  const part = (key: string, prefix: string, cookie: Buffer | string) => {
+    const b64 = Buffer.from(cookie).toString('base64');
+    return `${prefix}|${b64}|${createHmac('sha1', key).update(`${prefix}|${b64}`).digest('hex')}`;
+  };
+  const response = (auth: Buffer | string, app: Buffer | string = auth) => `${part(C.SKEY, 'AUTH', auth)}:${part(C.AKEY, 'APP', app)}`;
+  const verify = (sigResponse: string, now = FIXED_NOW) => verifyResponseDetailed(C.IKEY, C.SKEY, C.AKEY, sigResponse, now);
+  const future = FIXED_NOW + 100;
+
+  it('a well-formed cookie verifies, until one second before its expiry', () => {
+    const ok = response(`${C.USER}|${C.IKEY}|${future}`);
+    assert.deepEqual(verify(ok), { user: C.USER, expiresAtSeconds: future });
+    assert.deepEqual(verify(ok, future - 1), { user: C.USER, expiresAtSeconds: future });
+    assert.equal(verify(ok, future), null, 'expired at exactly its expiry');
+  });
+
+  it('an expiry that is not wholly digits never verifies (it would otherwise never expire)', () => {
+    for (const exp of [`${future}abc`, `abc${future}`, `${future} `, `-${future}`, `${future}.5`, '', '1'.repeat(16)]) {
+      assert.equal(verify(response(`${C.USER}|${C.IKEY}|${exp}`)), null, exp);
+    }
+  });
+
+  it('a cookie that is not valid UTF-8 is refused, not read with replacement characters', () => {
+    const invalid = Buffer.concat([Buffer.from('us'), Buffer.from([0xff, 0xfe]), Buffer.from(`er|${C.IKEY}|${future}`)]);
+    assert.equal(verify(response(invalid)), null);
+    const valid = Buffer.from(`usér|${C.IKEY}|${future}`, 'utf8');
+    assert.equal(verify(response(valid))?.user, 'usér');
+  });
+
+  it('a cookie of other than three fields is refused', () => {
+    assert.equal(verify(response(`${C.USER}|${C.IKEY}|${future}|extra`)), null);
+    assert.equal(verify(response(`${C.USER}|${C.IKEY}`)), null);
+  });
+
+  it('a cookie naming nobody verifies nobody', () => {
+    assert.equal(verify(response(`|${C.IKEY}|${future}`)), null);
+  });
+
+  it('a cookie for another integration key is refused', () => {
+    assert.equal(verify(response(`${C.USER}|${'DI' + 'Y'.repeat(18)}|${future}`)), null);
+  });
+
+  it('the two halves must name the same user', () => {
+    assert.equal(verify(response(`alice|${C.IKEY}|${future}`, `bob|${C.IKEY}|${future}`)), null);
+  });
+
+  it('a response reports the earlier expiry of its halves, and fails when either half expired', () => {
+    const early = response(`${C.USER}|${C.IKEY}|${future}`, `${C.USER}|${C.IKEY}|${future + 50}`);
+    assert.equal(verify(early)?.expiresAtSeconds, future);
+    const appFirst = response(`${C.USER}|${C.IKEY}|${future + 50}`, `${C.USER}|${C.IKEY}|${future}`);
+    assert.equal(verify(appFirst)?.expiresAtSeconds, future);
+    assert.equal(verify(appFirst, future), null);
+  });
+
+  it('each half must carry its own prefix: AUTH for verify, ENROLL for enrolment, APP for ours', () => {
+    const cookie = `${C.USER}|${C.IKEY}|${future}`;
+    const enroll = `${part(C.SKEY, 'ENROLL', cookie)}:${part(C.AKEY, 'APP', cookie)}`;
+    assert.equal(verifyResponse(C.IKEY, C.SKEY, C.AKEY, enroll, FIXED_NOW), null);
+    assert.equal(verifyEnrollResponse(C.IKEY, C.SKEY, C.AKEY, enroll, FIXED_NOW), C.USER);
+    assert.equal(verifyEnrollResponse(C.IKEY, C.SKEY, C.AKEY, response(cookie), FIXED_NOW), null);
+    assert.equal(verify(`${part(C.SKEY, 'AUTH', cookie)}:${part(C.AKEY, 'AUTH', cookie)}`), null);
+    assert.equal(verify(`${part(C.SKEY, 'TX', cookie)}:${part(C.AKEY, 'APP', cookie)}`), null);
+  });
+});

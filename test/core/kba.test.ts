@@ -83,6 +83,18 @@ describe('textFor', () => {
     assert.equal(textFor(question, 'FR'), 'Nom de votre premier animal ?');
   });
 
+  it('reads a tag written with an underscore (fr_CA) as the same tag (fr-CA)', () => {
+    const regional: KbaQuestion = { id: 'q', texts: { '': 'Default?', fr: 'France ?', 'fr-CA': 'Canada ?' }, createdAt: 0 };
+    assert.equal(textFor(regional, 'fr_CA'), 'Canada ?');
+    assert.equal(textFor(regional, 'fr_BE'), 'France ?');
+  });
+
+  it('prefers the default text to any other when the locale has none, whatever order the texts were entered in', () => {
+    const defaultLast: KbaQuestion = { id: 'q', texts: { fr: 'France ?', de: 'Deutsch?', '': 'Default?' }, createdAt: 0 };
+    assert.equal(textFor(defaultLast, 'ja'), 'Default?');
+    assert.equal(textFor(defaultLast, undefined), 'Default?');
+  });
+
   it('falls back to the language of a regional tag', () => {
     assert.equal(textFor(question, 'fr-CA'), 'Nom de votre premier animal ?');
     assert.equal(textFor(question, 'DE-at'), 'Name Ihres ersten Haustiers?');
@@ -124,6 +136,14 @@ describe('allTexts', () => {
   it('matches the spec example byte for byte for a French and a default text', () => {
     const question: KbaQuestion = { id: 'q', texts: { '': 'MFA new question -1 ?', fr: 'Nouvelle question MFA -1 ?' }, createdAt: 0 };
     assert.equal(allTexts(question), '[{"text":"Nouvelle question MFA -1 ?","locale":"fr"},{"text":"MFA new question -1 ?","locale":""}]');
+  });
+
+  it('puts the default text last whatever order the texts were entered in', () => {
+    const question: KbaQuestion = { id: 'q', texts: { fr: 'Français ?', de: 'Deutsch?', '': 'Default?', en: 'English?' }, createdAt: 0 };
+    assert.deepEqual(
+      (JSON.parse(allTexts(question)) as { locale: string }[]).map((t) => t.locale),
+      ['de', 'en', 'fr', ''],
+    );
   });
 
   it('gives a one-element list for a question with only a default text', () => {

@@ -96,3 +96,24 @@ describe('provider gateway: probes and resets', () => {
     assert.equal(await gateway.call('get', async () => 'ok', true), 'ok');
   });
 });
+
+describe('provider gateway: a slow call that fails after the circuit opened', () => {
+  it('leaves the circuit open: later calls are still refused', async () => {
+    const gateway = new ProviderGateway('late', clock, { ...options, retries: 0 });
+    let release!: () => void;
+    const slowOutage = new Promise<never>((_, reject) => {
+      release = () => reject(new ProviderError('503', { status: 503, retryable: true, outage: true }));
+    });
+    const inFlight = gateway.call('slow', () => slowOutage, true);
+    let calls = 0;
+    const down = async () => {
+      calls++;
+      throw new ProviderError('503', { status: 503, retryable: true, outage: true });
+    };
+    for (let i = 0; i < 3; i++) await assert.rejects(gateway.call('get', down, true));
+    release();
+    await assert.rejects(inFlight);
+    await assert.rejects(gateway.call('get', down, true), /unavailable/);
+    assert.equal(calls, 3, 'no call made after the circuit opened, the late failure notwithstanding');
+  });
+});

@@ -10,7 +10,16 @@ import {
   pickPushFactor,
   pushCounterKey,
   pushExpiresAt,
+  pushedUserCounterKey,
   resultStatus,
+  retryAfterSeconds,
+  ERROR_MISSING_FORWARDING,
+  ERROR_NO_OKTA_USER,
+  ERROR_NO_PUSH_FACTOR,
+  ERROR_OKTA_RATE_LIMITED,
+  ERROR_REJECTED,
+  ERROR_TIMEOUT,
+  ERROR_TRANSACTION_GONE,
 } from '../../src/core/okta-verify.js';
 import { oktaBaseUrl } from '../../src/providers/okta/client.js';
 
@@ -65,5 +74,53 @@ describe('Okta Verify rules', () => {
     assert.equal(pushCounterKey(' Ana@Example.com'), pushCounterKey('ana@example.com'));
     assert.equal(oktaBaseUrl('example.okta.com'), 'https://example.okta.com');
     assert.equal(oktaBaseUrl('http://127.0.0.1:9999/'), 'http://127.0.0.1:9999');
+  });
+
+  it('says which way a push ended: rejected, or not answered in time', () => {
+    assert.equal(resultStatus('REJECTED').error, ERROR_REJECTED);
+    assert.equal(resultStatus('TIMEOUT').error, ERROR_TIMEOUT);
+    assert.equal(resultStatus('CANCELLED').error, 'Okta Verify push ended with CANCELLED.');
+  });
+
+  it('believes an expiry after now and at most a day ahead, edges included or excluded as stated', () => {
+    const now = Date.parse('2025-01-01T00:00:00.000Z');
+    assert.equal(pushExpiresAt('2025-01-01T00:00:00.000Z', now), now + DEFAULT_PUSH_TTL_MS, 'at exactly now: already over, not believed');
+    assert.equal(pushExpiresAt('2025-01-01T00:00:00.001Z', now), now + 1);
+    assert.equal(pushExpiresAt('2025-01-02T00:00:00.000Z', now), now + 86_400_000, 'exactly a day ahead is believed');
+    assert.equal(pushExpiresAt('2025-01-02T00:00:00.001Z', now), now + DEFAULT_PUSH_TTL_MS);
+  });
+
+  it('takes the first of repeated slpt-forwarding headers', () => {
+    assert.equal(forwardedAddress(['203.0.113.7', '10.0.0.1']), '203.0.113.7');
+    assert.equal(forwardedAddress(['not an address', '203.0.113.7']), undefined);
+  });
+
+  it('refuses a stored push state missing any identifier', () => {
+    assert.equal(decodePushState('{"oktaUserId":"u","factorId":"f"}'), undefined);
+    assert.equal(decodePushState('{"oktaUserId":"u","transactionId":"t"}'), undefined);
+    assert.equal(decodePushState('{"factorId":"f","transactionId":"t"}'), undefined);
+    assert.deepEqual(decodePushState('{"oktaUserId":"u","factorId":"f","transactionId":"t","extra":1}'), { oktaUserId: 'u', factorId: 'f', transactionId: 't' });
+  });
+
+  it('counts pushes per Okta user apart from per login, and asks for at least a second of patience', () => {
+    assert.notEqual(pushedUserCounterKey('00u1'), pushCounterKey('00u1'));
+    assert.equal(pushedUserCounterKey('00u1'), pushedUserCounterKey('00u1'));
+    assert.notEqual(pushedUserCounterKey('00u1'), pushedUserCounterKey('00U1'), 'Okta user ids are exact');
+    assert.equal(retryAfterSeconds(0), 1);
+    assert.equal(retryAfterSeconds(1000), 1);
+    assert.equal(retryAfterSeconds(1001), 2);
+    assert.equal(retryAfterSeconds(59_500), 60);
+  });
+
+  it('keeps one push counter per login (any case) and never shares it between logins', () => {
+    assert.equal(typeof pushCounterKey('ana@example.com'), 'string');
+    assert.notEqual(pushCounterKey('ana@example.com'), pushCounterKey('bob@example.com'));
+    assert.equal(pushCounterKey('ANA@example.com '), pushCounterKey('ana@EXAMPLE.com'));
+  });
+
+  it('each failure reason is a distinct sentence, since callers show it', () => {
+    const reasons = [ERROR_NO_PUSH_FACTOR, ERROR_NO_OKTA_USER, ERROR_REJECTED, ERROR_TIMEOUT, ERROR_TRANSACTION_GONE, ERROR_OKTA_RATE_LIMITED, ERROR_MISSING_FORWARDING];
+    for (const reason of reasons) assert.match(reason, /^[A-Z].{10,}\.$/);
+    assert.equal(new Set(reasons).size, reasons.length);
   });
 });

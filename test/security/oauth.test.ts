@@ -1,7 +1,7 @@
 // Defends the access-token boundary: client authentication at /oauth/token, and forged, confused, expired or out-of-scope bearer tokens on the API.
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { after, before, describe, it } from 'node:test';
+import { after, before as beforeAll, describe, it as test } from 'node:test';
 import { SignJWT, createLocalJWKSet, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JSONWebKeySet } from 'jose';
 import { loadConfig } from '../../src/config.js';
 import { digest } from '../../src/core/secrets.js';
@@ -9,6 +9,21 @@ import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const SEND_PATH = '/v3/mfa/token/send';
+
+// Every wait has a deadline, so a regression in authentication (a check that never answers) fails here
+// at once instead of hanging the suite: each request gives up after REQUEST_DEADLINE_MS, each test after
+// TEST_DEADLINE_MS (generous: a loaded 2-core machine starts a server in seconds, not minutes).
+const REQUEST_DEADLINE_MS = 20_000;
+const TEST_DEADLINE = { timeout: 60_000 };
+const it = (name: string, fn: () => Promise<void>) => test(name, TEST_DEADLINE, fn);
+const before = (fn: () => Promise<void>) => beforeAll(fn, TEST_DEADLINE);
+/** Closes a server without waiting for requests that never end (a request that hangs must not hang the file). */
+const closeNow = (server: TestServer | Runtime): Promise<void> => {
+  ('runtime' in server ? server.runtime : server).app.server.closeAllConnections();
+  return server.close();
+};
+const fetch = (input: string, init: RequestInit = {}): Promise<Response> =>
+  globalThis.fetch(input, { signal: AbortSignal.timeout(REQUEST_DEADLINE_MS), ...init });
 const ISSUER = 'http://127.0.0.1';
 
 interface TokenAnswer {
@@ -93,7 +108,7 @@ describe('POST /oauth/token', () => {
     server = await startServer();
     ({ clientId, clientSecret } = await server.client(scopes));
   });
-  after(() => server.close());
+  after(() => closeNow(server), TEST_DEADLINE);
 
   it('accepts credentials in an application/x-www-form-urlencoded body', async () => {
     const answer = await tokenRequest(server, form({ grant_type: 'client_credentials', client_id: clientId, client_secret: clientSecret }));
@@ -278,7 +293,7 @@ describe('bearer tokens on /v3/mfa/token/send', () => {
   before(async () => {
     server = await startServer({ clock, env: { MFA_ACCESS_TOKEN_TTL_SECONDS: String(ttlSeconds) } });
   });
-  after(() => server.close());
+  after(() => closeNow(server), TEST_DEADLINE);
 
   it('refuses a request with no Authorization header', async () => {
     assertUnauthorized(await sendWith(server, undefined), 'missing bearer token');
@@ -386,7 +401,7 @@ describe('scopes: sp:scopes:all and mfa:admin', () => {
   before(async () => {
     server = await startServer();
   });
-  after(() => server.close());
+  after(() => closeNow(server), TEST_DEADLINE);
 
   it('sp:scopes:all grants the spec scopes but not the operator API', async () => {
     const token = await server.accessToken(['sp:scopes:all']);
@@ -446,7 +461,7 @@ describe('signing keys: rotation and persistence', () => {
       await jwtVerify(oldToken, keySet, { issuer: ISSUER });
       await jwtVerify(newToken, keySet, { issuer: ISSUER });
     } finally {
-      await server.close();
+      await closeNow(server);
     }
   });
 
@@ -470,7 +485,7 @@ describe('signing keys: rotation and persistence', () => {
       const jwks = await getJson(again, '/.well-known/jwks.json');
       assert.deepEqual(jwks.body.keys.map((k: { kid: string }) => k.kid), [kid]);
     } finally {
-      await restarted?.close();
+      if (restarted) await closeNow(restarted);
       await rm(server.dataDir, { recursive: true, force: true });
     }
   });
@@ -496,7 +511,7 @@ describe('signing keys: rotation and persistence', () => {
       const foreign = { ...(await exportJWK(publicKey)), kid: decodeProtectedHeader(token).kid, alg: 'EdDSA' };
       await assert.rejects(jwtVerify(token, createLocalJWKSet({ keys: [foreign] })));
     } finally {
-      await server.close();
+      await closeNow(server);
     }
   });
 });
@@ -526,8 +541,8 @@ describe('signing keys shared by two processes on one database', () => {
       const jwks = await getJson(other, '/.well-known/jwks.json');
       assert.ok(jwks.body.keys.some((k: { kid: string }) => k.kid === newKid), 'the second process does not publish the new key');
     } finally {
-      await second?.close();
-      await server.close();
+      if (second) await closeNow(second);
+      await closeNow(server);
     }
   });
 });
