@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +18,7 @@ import { generateId } from '../src/core/secrets.js';
 import { readOutbox } from '../src/delivery/outbox.js';
 import { openStore } from '../src/store/index.js';
 import type { Store } from '../src/core/ports.js';
-import { clientToken, DELIVERY_TYPE, formatTable, LoadGenerator, positive, postJson, round2, scratchSpace, sleep, USER_ALIAS } from './common.js';
+import { clientToken, DELIVERY_TYPE, formatTable, freePort, LoadGenerator, positive, postJson, round2, scratchSpace, sleep, USER_ALIAS } from './common.js';
 import type { BodySpec, LoadJob, LoadResult } from './load-worker.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -94,15 +93,6 @@ class Child {
   }
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function waitFor(check: () => Promise<boolean>, child: Child, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;

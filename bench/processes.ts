@@ -5,7 +5,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +15,7 @@ import { ALL_SCOPES } from '../src/auth/scopes.js';
 import { generateId } from '../src/core/secrets.js';
 import { readOutbox } from '../src/delivery/outbox.js';
 import { openStore } from '../src/store/index.js';
-import { clientToken, DELIVERY_TYPE, formatTable, LoadGenerator, positive, postJson, round2, scratchSpace, sleep, USER_ALIAS } from './common.js';
+import { clientToken, DELIVERY_TYPE, formatTable, freePort, LoadGenerator, positive, postJson, round2, scratchSpace, sleep, USER_ALIAS } from './common.js';
 import type { LoadResult } from './load-worker.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -36,15 +35,6 @@ interface Row extends LoadResult {
   readonly attemptsUsed: number;
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 async function waitReady(baseUrl: string, child: ChildProcess, output: () => string): Promise<void> {
   const deadline = Date.now() + 60_000;
