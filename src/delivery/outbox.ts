@@ -24,6 +24,8 @@ export function outboxPath(dataDir: string): string {
 
 export class OutboxSender implements Sender {
   private readonly path: string;
+  /** The data directory was made (or found): later sends skip the mkdir unless the directory went away. */
+  private directoryMade = false;
 
   constructor(
     private readonly dataDir: string,
@@ -41,14 +43,32 @@ export class OutboxSender implements Sender {
       body: message.body,
       ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
     };
+    const line = `${JSON.stringify(entry)}\n`;
     try {
-      // The file holds live tokens: readable by the service's user only. Modes apply on creation only.
-      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
-      // One appendFile call with one complete line: O_APPEND writes of one buffer do not interleave.
-      await appendFile(this.path, `${JSON.stringify(entry)}\n`, { encoding: 'utf8', mode: 0o600 });
+      try {
+        await this.append(line);
+      } catch (err) {
+        // The directory was removed while the service ran: make it again, once.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        this.directoryMade = false;
+        await this.append(line);
+      }
     } catch (err) {
       throw new DeliveryError(`outbox: cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
     }
+  }
+
+  /**
+   * One appendFile call with one complete line: O_APPEND writes of one buffer do not interleave. The file is
+   * opened and closed each time, so a developer who deletes it to start afresh loses nothing written later.
+   */
+  private async append(line: string): Promise<void> {
+    if (!this.directoryMade) {
+      // The file holds live tokens: readable by the service's user only. Modes apply on creation only.
+      await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
+      this.directoryMade = true;
+    }
+    await appendFile(this.path, line, { encoding: 'utf8', mode: 0o600 });
   }
 
   async close(): Promise<void> {

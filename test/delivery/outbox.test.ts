@@ -70,6 +70,24 @@ describe('outbox file', () => {
     }
   });
 
+  it('a developer who deletes the outbox, or the whole data directory, loses no message sent afterwards', async () => {
+    const root = await tempDir();
+    const dataDir = join(root, 'data');
+    try {
+      const sender = new OutboxSender(dataDir);
+      const message = (body: string) => ({ channel: 'email' as const, to: 'a@example.com', subject: 'S', body, locale: 'en' });
+      await sender.send(message('first'));
+      await rm(outboxPath(dataDir));
+      await sender.send(message('after the file was deleted'));
+      await rm(dataDir, { recursive: true });
+      await sender.send(message('after the directory was deleted'));
+      assert.deepEqual((await readOutbox(dataDir)).map((e) => e.body), ['after the directory was deleted']);
+      assert.equal((await stat(dataDir)).mode & 0o777, 0o700, 'made again, private');
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('reads a missing outbox as empty', async () => {
     assert.deepEqual(await readOutbox(join(tmpdir(), 'mfa-outbox-does-not-exist', String(process.pid))), []);
   });
