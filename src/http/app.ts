@@ -16,6 +16,7 @@ import { mfaRoutes, type MfaRoutesDeps } from './routes/mfa.js';
 import type { ProviderRoutesDeps } from './routes/providers.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { opsRoutes } from './routes/ops.js';
+import { assetRoutes } from '../web/assets.js';
 
 export interface AppDeps {
   readonly store: Store;
@@ -106,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
   }
   await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
+  // Styles and scripts of the pages (src/web); the pages themselves register with their features.
+  await app.register(assetRoutes);
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator });
   return app;
 }
