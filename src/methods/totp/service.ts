@@ -157,7 +157,7 @@ export class TotpService {
   /** GET /mfa/totp/status. An unknown alias reads as one without a registration. */
   async status(alias: string): Promise<TotpStatus> {
     const active = (await this.deps.registrations.find(alias))?.active;
-    return { registered: active !== undefined && active !== null, confirmedAt: active ? new Date(active.confirmedAt).toISOString() : null };
+    return active ? { registered: true, confirmedAt: new Date(active.confirmedAt).toISOString() } : { registered: false, confirmedAt: null };
   }
 
   /** DELETE /mfa/totp/registration and `users reset-totp`: see resetTotp. */
