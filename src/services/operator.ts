@@ -15,8 +15,8 @@ export class OperatorActions {
   constructor(private readonly deps: { readonly store: Store; readonly clock: Clock; readonly audit: AuditSink }) {}
 
   /**
-   * Forgets the alias's failures and ends its token, KBA and authenticator-app lockouts. Lockouts are kept per alias
-   * whether or not the identity exists, so an unknown alias is unlocked too.
+   * Forgets the alias's failures and ends its token, KBA and authenticator-app lockouts. Lockouts are kept
+   * per alias whether or not the identity exists, so an unknown alias is unlocked too.
    */
   async unlock(alias: string): Promise<UnlockResult> {
     const { store, clock, audit } = this.deps;
