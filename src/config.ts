@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
+import { readTotpSettings, type TotpSettings } from './methods/totp/settings.js';
 
 export type Mode = 'development' | 'production';
 export type EmailTransport = 'outbox' | 'smtp' | 'webhook';
@@ -77,6 +78,8 @@ export interface Config {
     readonly templatesDir: string | undefined;
     readonly defaultLocale: string;
   };
+  /** Authenticator apps (docs/totp.md). */
+  readonly totp: TotpSettings;
   /** Okta Verify push (docs/okta.md). */
   readonly okta: {
     readonly pushesPerWindow: number;
@@ -369,6 +372,7 @@ export function loadConfig(env: Source = process.env): Config {
       failedChecksPerClientWindowSeconds: r.int('MFA_RATE_FAILED_CHECKS_PER_CLIENT_WINDOW_SECONDS', 60, 1, 86_400),
     },
     delivery,
+    totp: readTotpSettings(r),
     okta: {
       pushesPerWindow: r.int('MFA_OKTA_PUSHES_PER_WINDOW', 3, 1, 1_000_000),
       pushWindowSeconds: r.int('MFA_OKTA_PUSH_WINDOW_SECONDS', 300, 1, 86_400),

@@ -29,7 +29,8 @@ import { OktaVerifyService } from './services/okta.js';
 import { oktaRoutes } from './http/routes/okta.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { providerFetch } from './providers/http.js';
-import { openStore } from './store/index.js';
+import { driverOf, openStore } from './store/index.js';
+import { createTotpMethod } from './methods/totp/index.js';
 import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
@@ -140,7 +141,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     closers.unshift(() => counter.close());
 
     // Retention (docs/operations.md, "Retention"): pruning on a schedule, stopped before the store closes.
-    const longestFailureWindowSeconds = Math.max(config.token.failureWindowSeconds, config.kba.attemptWindowSeconds);
+    const longestFailureWindowSeconds = Math.max(config.token.failureWindowSeconds, config.kba.attemptWindowSeconds, config.totp.failureWindowSeconds);
     const pruner = new Pruner(store, clock, { ...config.retention, longestFailureWindowSeconds }, logger.child({ component: 'retention' }));
     pruner.start();
     closers.unshift(() => pruner.stop());
@@ -263,6 +264,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     });
     testers['duo-web'] = duo.test;
     methodRoutes.push(duoRoutes(duo));
+
+    // Authenticator apps (docs/totp.md).
+    const factorChangeWindowMs = config.factorChangeWindowSeconds * 1000;
+    methodRoutes.push(createTotpMethod({ store, driver: driverOf(store), sealer, clock, randomBytes, settings: config.totp, factorChangeWindowMs, audit }).routes);
 
     const app = await buildApp({
       store,

@@ -18,7 +18,9 @@ import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
 import { createRuntime, openMigratedStore, sealerFor } from '../runtime.js';
 import { AuditTrail } from '../services/audit.js';
-import { OperatorActions } from '../services/operator.js';
+import { OPERATOR_CLIENT_ID, OperatorActions } from '../services/operator.js';
+import { SqlTotpStore, resetTotp } from '../methods/totp/index.js';
+import { driverOf } from '../store/index.js';
 import { listenFailure, whereData } from '../startup.js';
 import { isPostgresUrl } from '../store/url.js';
 import { UsageError, wholeNumber, type Parsed } from './args.js';
@@ -332,6 +334,13 @@ export async function usersResetKba(_config: Config, { positionals: [alias] }: P
   const removed = await operatorActions(store!).resetKba(alias!);
   if (removed === undefined) throw new UsageError(`no identity ${alias}`);
   print(`removed ${removed} security answer(s) of ${alias}; they must enrol again before KBA can verify them`);
+  return 0;
+}
+
+export async function usersResetTotp(_config: Config, { positionals: [alias] }: Parsed, store: Store | undefined): Promise<number> {
+  const deps = { registrations: new SqlTotpStore(driverOf(store!)), audit: new AuditTrail({ store: store!, clock, randomBytes: random }) };
+  if (!(await resetTotp(deps, OPERATOR_CLIENT_ID, alias!))) throw new UsageError(`no authenticator registration for ${alias}`);
+  print(`removed the authenticator registration of ${alias}; they must enrol again before TOTP can verify them`);
   return 0;
 }
 

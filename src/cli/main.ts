@@ -118,7 +118,7 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'users unlock',
     synopsis: 'ALIAS',
-    about: 'end the token and KBA lockouts of ALIAS and forget its failures (recorded in the audit trail)',
+    about: 'end the token, KBA and authenticator-app lockouts of ALIAS and forget its failures (recorded in the audit trail)',
     positionals: ['ALIAS'],
     store: 'existing',
     run: 'usersUnlock',
@@ -130,6 +130,14 @@ const COMMANDS: readonly Command[] = [
     positionals: ['ALIAS'],
     store: 'existing',
     run: 'usersResetKba',
+  },
+  {
+    name: 'users reset-totp',
+    synopsis: 'ALIAS',
+    about: 'delete the authenticator-app registration of ALIAS so that they enrol again (recorded in the audit trail)',
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersResetTotp',
   },
   {
     name: 'questions add',

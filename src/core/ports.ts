@@ -103,7 +103,7 @@ export interface Store {
   listIdentities(limit: number, afterAlias?: string): Promise<Identity[]>;
   /** Creates or replaces every row in one transaction: all are written or none. */
   upsertIdentities(rows: readonly IdentityInput[], newId: () => string, now: number): Promise<{ created: number; updated: number }>;
-  /** Deletes the identity with its answers and its personal clients, in one transaction. */
+  /** Deletes the identity with its answers, its authenticator registration and its personal clients, in one transaction. */
   deleteIdentity(alias: string): Promise<boolean>;
 
   // API clients

@@ -3,6 +3,7 @@
 // operator API, health) described in our own words.
 import { createHash } from 'node:crypto';
 import { officialOperation, officialSpec } from './spec.js';
+import { totpOperations } from '../methods/totp/openapi.js';
 
 /** Official operations served so far, by path and HTTP method. */
 export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
@@ -84,6 +85,8 @@ const EXTENSIONS: Record<string, Json> = {
       ];
     }),
   ),
+  // Authenticator apps (docs/totp.md).
+  ...totpOperations(),
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',
@@ -122,7 +125,7 @@ const EXTENSIONS: Record<string, Json> = {
     post: { operationId: 'disableClient', tags: ['Operator'], summary: 'Disable an API client, keeping it on record; its tokens stop working within a second', responses: { '204': { description: 'Disabled.' }, '404': { description: 'No such client.' } } },
   },
   '/admin/v1/identities/{alias}/unlock': {
-    post: { operationId: 'unlockIdentity', tags: ['Operator'], summary: 'End the alias\'s token and KBA lockouts (audited)', responses: { '200': { description: '{wasLocked: [{method, until}]}: the lockouts that were in force.' } } },
+    post: { operationId: 'unlockIdentity', tags: ['Operator'], summary: 'End the alias\'s token, KBA and TOTP lockouts (audited)', responses: { '200': { description: '{wasLocked: [{method, until}]}: the lockouts that were in force.' } } },
   },
   '/admin/v1/identities/{alias}/kba-answers': {
     delete: { operationId: 'resetKbaAnswers', tags: ['Operator'], summary: 'Remove every security answer of the identity (audited); the person enrols again as for the first time', responses: { '204': { description: 'Removed.' }, '404': { description: 'No such identity.' } } },

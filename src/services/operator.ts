@@ -15,14 +15,14 @@ export class OperatorActions {
   constructor(private readonly deps: { readonly store: Store; readonly clock: Clock; readonly audit: AuditSink }) {}
 
   /**
-   * Forgets the alias's failures and ends its token and KBA lockouts. Lockouts are kept per alias
-   * whether or not the identity exists, so an unknown alias is unlocked too.
+   * Forgets the alias's failures and ends its token, KBA and authenticator-app lockouts. Lockouts are kept
+   * per alias whether or not the identity exists, so an unknown alias is unlocked too.
    */
   async unlock(alias: string): Promise<UnlockResult> {
     const { store, clock, audit } = this.deps;
     const now = clock.now();
     const wasLocked: Array<{ method: Method; until: number }> = [];
-    for (const method of ['token', 'kba'] as const) {
+    for (const method of ['token', 'kba', 'totp'] as const) {
       const until = await store.lockedUntil(alias, method);
       if (until > now) wasLocked.push({ method, until });
       await store.clearFailures(alias, method);

@@ -149,4 +149,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX verifications_by_completion ON verifications (subject, completed_at)
     `,
   },
+  {
+    version: 6,
+    name: 'authenticator apps (TOTP): one registration row per identity, secrets sealed',
+    // The active registration and at most one pending one (src/methods/totp/store.ts). last_step is the
+    // last time step a code was accepted at: codes of that step or earlier are refused.
+    sql: `
+      CREATE TABLE totp_registrations (
+        identity_id TEXT PRIMARY KEY,
+        active_id TEXT,
+        sealed_secret TEXT,
+        confirmed_at BIGINT,
+        last_step BIGINT,
+        pending_id TEXT,
+        pending_sealed_secret TEXT,
+        pending_replaces TEXT,
+        pending_expires_at BIGINT,
+        updated_at BIGINT NOT NULL
+      )
+    `,
+  },
 ];

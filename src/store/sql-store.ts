@@ -208,6 +208,7 @@ export class SqlStore implements Store {
     return this.db.transaction(async (tx) => {
       await tx.run('DELETE FROM kba_answers WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
       await tx.run('DELETE FROM api_clients WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
+      await tx.run('DELETE FROM totp_registrations WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
       return (await tx.run('DELETE FROM identities WHERE alias = ?', [alias])) > 0;
     });
   }

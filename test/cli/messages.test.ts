@@ -73,7 +73,7 @@ describe('mfa-controller messages', { concurrency: false }, () => {
   it('--help works on every command and group, before and without any configuration', async () => {
     const commands = [
       'serve', 'migrate', 'check', 'clients create', 'clients list', 'clients delete', 'users import', 'users list', 'users get',
-      'users delete', 'users unlock', 'users reset-kba', 'questions add', 'questions list', 'questions remove', 'keys rotate', 'outbox', 'audit',
+      'users delete', 'users unlock', 'users reset-kba', 'users reset-totp', 'questions add', 'questions list', 'questions remove', 'keys rotate', 'outbox', 'audit',
     ];
     // A bad setting must not hide the help.
     const broken = { MFA_PORT: 'abc' };

@@ -13,6 +13,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { KeyObject, sign as cryptoSign } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { Secret, TOTP } from 'otpauth';
 import { createClient } from '../../src/auth/clients.js';
 import { loadConfig } from '../../src/config.js';
 import { generateId } from '../../src/core/secrets.js';
@@ -501,7 +502,7 @@ async function forgeTokens(runtime: Runtime, valid: string): Promise<Array<reado
 // Generators
 
 const PARAM_VALUES: Readonly<Record<string, readonly string[]>> = {
-  method: ['okta-verify', 'duo-web', 'rsa', 'kba', 'token'],
+  method: ['okta-verify', 'duo-web', 'rsa', 'kba', 'token', 'totp'],
   alias: VICTIM_ALIASES,
   id: VICTIM_QUESTIONS,
   clientId: ['0123456789abcdef0123456789abcdef'],
@@ -578,6 +579,17 @@ function queryFor(rng: Rng, key: string): string {
       ])(),
     );
   }
+  if (key === 'GET /mfa/totp/status' || key === 'DELETE /mfa/totp/registration') {
+    parts.push(
+      rng.weighted<() => string>([
+        [4, () => `userAlias=${encodeURIComponent(rng.pick([...SEEDED_ALIASES, ...VICTIM_ALIASES, 'nobody']))}`],
+        [2, () => `userAlias=${hostileQueryValue(rng)}`],
+        [1, () => 'userAlias=fuzz.user&userAlias=will.albin'],
+        [1, () => `userAlias=${'a'.repeat(257)}`],
+        [1, () => 'userAlias'],
+      ])(),
+    );
+  }
   if (key === 'GET /admin/v1/identities') {
     parts.push(rng.pick([`limit=${rng.pick(['1', '10', '1000', '1001', '0', '-1', '1e3', '0x10', '01', ' 1', '１', '99999999999999999999'])}`, `after=${hostileQueryValue(rng)}`, 'limit=5&limit=6']));
   }
@@ -614,6 +626,12 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return json('valid', obj({ userAlias: alias(), deliveryType: rng.pick(DELIVERY_TYPES) }));
     case 'POST /mfa/token/authenticate':
       return json('valid', obj({ token: String(rng.int(1_000_000)).padStart(6, '0'), userAlias: alias(), deliveryType: rng.pick(DELIVERY_TYPES) }));
+    case 'POST /mfa/totp/enrol':
+      return json('valid', obj({ userAlias: alias() }));
+    case 'POST /mfa/totp/confirm':
+    case 'POST /mfa/totp/authenticate':
+      return json('valid', obj({ userAlias: alias(), totpCode: String(rng.int(1_000_000)).padStart(6, '0') }));
+    case 'POST /mfa/totp/poll':
     case 'POST /mfa/{method}/poll':
       return json('valid', obj({ requestId: world.requestIds.length > 0 && rng.chance(0.7) ? rng.pick(world.requestIds) : rng.hex(16) }));
     case 'POST /mfa/kba/config/answers':
@@ -1283,6 +1301,7 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       MFA_KBA_MAX_ATTEMPTS: '1000000000',
       MFA_TOKEN_MAX_ATTEMPTS: '1000000000',
       MFA_TOKEN_MAX_FAILURES_PER_IDENTITY: '1000000000',
+      MFA_TOTP_MAX_FAILURES: '1000000000',
       MFA_TOKEN_RESEND_INTERVAL_SECONDS: '0',
       MFA_RATE_SENDS_PER_CLIENT: '1000000000',
       MFA_RATE_SENDS_PER_RECIPIENT: '1000000000',
@@ -1347,6 +1366,12 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       payload: QUESTION_IDS.map((id) => ({ id, answer: 'right' })),
     });
     assert.equal(enrol.statusCode, 200, enrol.body);
+    // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
+    const totp = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/enrol', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user' } });
+    assert.equal(totp.statusCode, 200, totp.body);
+    const totpCode = TOTP.generate({ secret: Secret.fromBase32((totp.json() as { secret: string }).secret) });
+    const confirmed = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/confirm', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode } });
+    assert.deepEqual(confirmed.json(), { mfaVerified: true });
   });
 
   after(async () => {
@@ -1371,6 +1396,11 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       'GET /mfa/v1/kba/config',
       'POST /mfa/v1/kba/config/answers',
       'GET /mfa/v1/{method}/test',
+      // Authenticator apps, from /openapi.json.
+      'POST /v3/mfa/totp/enrol',
+      'POST /beta/mfa/totp/authenticate',
+      'GET /v3/mfa/totp/status',
+      'DELETE /beta/mfa/totp/registration',
     ]) {
       assert.ok(keys.has(expected), `${expected} is fuzzed`);
     }

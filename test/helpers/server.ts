@@ -41,6 +41,8 @@ export interface TestServerOptions {
   readonly postgres?: boolean;
   /** Another instance on the same database and data directory, as a second process would be. */
   readonly shareWith?: TestServer;
+  /** pino options for the service's log (a `stream` key captures it); silent when absent. */
+  readonly logger?: Record<string, unknown>;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -62,7 +64,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...options.env,
   });
   const runtime = await createRuntime(config, {
-    logger: false,
+    logger: options.logger ?? false,
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.sender ? { sender: options.sender } : {}),
     ...(schema ? { schema } : {}),

@@ -7,92 +7,22 @@
 // (no token_subjects row pointing at it), a token_subjects row pointing at no verification or still holding
 // the placeholder a send writes first inside its transaction, or two PENDING verifications for one subject.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { createClient } from '../../src/auth/clients.js';
 import { ADMIN_SCOPE, ALL_SCOPES } from '../../src/auth/scopes.js';
 import { readOutbox } from '../../src/delivery/outbox.js';
 import { openStore } from '../../src/store/index.js';
-import { CHILD_DEADLINE_MS, sleep } from '../helpers/wait.js';
+import { ServiceProcess, freePort, post } from '../helpers/processes.js';
+import { sleep } from '../helpers/wait.js';
 
 const DATABASE_URL = process.env['MFA_TEST_DATABASE_URL'];
 const REDIS_URL = process.env['MFA_TEST_REDIS_URL'];
 const SKIP = DATABASE_URL && REDIS_URL ? false : 'MFA_TEST_DATABASE_URL and MFA_TEST_REDIS_URL not both set: multi-process tests skipped';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
-/** One `mfa-controller serve` process. */
-class ServiceProcess {
-  readonly baseUrl: string;
-  private readonly child: ChildProcess;
-  private output = '';
-
-  constructor(readonly name: string, port: number, env: Record<string, string>) {
-    this.baseUrl = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
-      cwd: ROOT,
-      env: { ...process.env, ...env, MFA_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const keep = (chunk: Buffer) => (this.output = (this.output + chunk.toString()).slice(-4000));
-    this.child.stdout!.on('data', keep);
-    this.child.stderr!.on('data', keep);
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async waitReady(timeoutMs = CHILD_DEADLINE_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (!this.alive) throw new Error(`${this.name} exited: ${this.output}`);
-      const status = await fetch(`${this.baseUrl}/health/ready`).then((r) => r.status, () => 0);
-      if (status === 200) return;
-      if (Date.now() > deadline) throw new Error(`${this.name} not ready: ${this.output}`);
-      await sleep(200);
-    }
-  }
-
-  async kill(signal: NodeJS.Signals): Promise<void> {
-    if (!this.alive) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill(signal);
-    await exited;
-  }
-}
-
-interface Answer {
-  readonly status: number;
-  readonly body: any;
-}
-
-async function post(baseUrl: string, path: string, token: string, body: unknown, contentType = 'application/json'): Promise<Answer> {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
 
 describe('three processes on one PostgreSQL schema and one Redis', { skip: SKIP }, () => {
   const schema = `mp_${randomBytes(6).toString('hex')}`;

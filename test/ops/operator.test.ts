@@ -1,5 +1,5 @@
-// Defends the operator's hand actions on both databases: an unlock ends exactly one alias's token and
-// KBA lockouts and counted failures, a KBA reset removes exactly one identity's answers, and each leaves
+// Defends the operator's hand actions on both databases: an unlock ends exactly one alias's token, KBA
+// and TOTP lockouts and counted failures, a KBA reset removes exactly one identity's answers, and each leaves
 // its audit event (client `operator`) so a hand action is never invisible.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,7 @@ describeEachStore('OperatorActions', (target) => {
       [
         ['token', 'unlock', OPERATOR_CLIENT_ID, 'SUCCESS', null],
         ['kba', 'unlock', OPERATOR_CLIENT_ID, 'SUCCESS', null],
+        ['totp', 'unlock', OPERATOR_CLIENT_ID, 'SUCCESS', null],
       ],
     );
   });

@@ -25,6 +25,9 @@ const USER_ROUTES: ReadonlyArray<{ path: string; field: 'userAlias' | 'userId'; 
   { path: '/mfa/duo-web/sign-request', field: 'userId', body: (userId) => ({ userId }) },
   { path: '/mfa/okta-verify/verify', field: 'userId', body: (userId) => ({ userId }) },
   { path: '/mfa/rsa/verify', field: 'userId', body: (userId) => ({ userId, method: 'SECURID', tokencode: '123456' }) },
+  { path: '/mfa/totp/enrol', field: 'userAlias', body: (userAlias) => ({ userAlias }) },
+  { path: '/mfa/totp/confirm', field: 'userAlias', body: (userAlias) => ({ userAlias, totpCode: '123456' }) },
+  { path: '/mfa/totp/authenticate', field: 'userAlias', body: (userAlias) => ({ userAlias, totpCode: '123456' }) },
 ];
 
 describe('user names are bounded on every route', () => {
@@ -38,14 +41,16 @@ describe('user names are bounded on every route', () => {
 
   it('the list above holds every served operation whose body names a user', async () => {
     const document = (await (await fetch(`${server.baseUrl}/openapi.json`)).json()) as {
-      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }>>;
+      paths: Record<string, Record<string, { requestBody?: { content?: Record<string, { schema?: { $ref?: string; properties?: Record<string, unknown> } }> } }>>;
       components: { schemas: Record<string, { properties?: Record<string, unknown> }> };
     };
     const found = new Set<string>();
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const operation of Object.values(operations)) {
-        const ref = operation.requestBody?.content?.['application/json']?.schema?.$ref;
-        const properties = ref ? document.components.schemas[ref.split('/').at(-1)!]?.properties ?? {} : {};
+        const schema = operation.requestBody?.content?.['application/json']?.schema;
+        const ref = schema?.$ref;
+        // A schema of the official spec by reference, or one of the extensions' written inline.
+        const properties = ref ? document.components.schemas[ref.split('/').at(-1)!]?.properties ?? {} : schema?.properties ?? {};
         if ('userAlias' in properties || 'userId' in properties) found.add(path.replace(/^\/(v3|beta)/, ''));
       }
     }

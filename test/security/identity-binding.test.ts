@@ -1,7 +1,7 @@
 // Defends identity binding (docs/security.md): a token acting for an identity (a personal client's, or one
 // from token exchange) acting for another person. Threats: sending tokens to, guessing tokens of, or
-// verifying Duo/Okta/RSA for any other alias; polling another identity's verification; rewriting the
-// provider configuration or administering with sp:scopes:all; and reaching a later identity that was
+// verifying Duo/Okta/RSA for any other alias; enrolling or checking another's authenticator app (more in
+// totp-identity-binding.test.ts); polling another identity's verification; rewriting the provider configuration or administering with sp:scopes:all; and reaching a later identity that was
 // given the alias of a deleted one.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
@@ -20,6 +20,9 @@ const USER_NAMING_CALLS: ReadonlyArray<{ path: string; body: (user: string) => R
   { path: '/mfa/duo-web/sign-request', body: (user) => ({ userId: user }) },
   { path: '/mfa/okta-verify/verify', body: (user) => ({ userId: user }) },
   { path: '/mfa/rsa/verify', body: (user) => ({ userId: user, method: 'APPROVE' }) },
+  { path: '/mfa/totp/enrol', body: (user) => ({ userAlias: user }) },
+  { path: '/mfa/totp/confirm', body: (user) => ({ userAlias: user, totpCode: '123456' }) },
+  { path: '/mfa/totp/authenticate', body: (user) => ({ userAlias: user, totpCode: '123456' }) },
 ];
 
 async function tokenFor(server: TestServer, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -90,7 +90,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
     return reply.code(204).send();
   });
 
-  // An operator ends the alias's token and KBA lockouts (audited), as `users unlock` does.
+  // An operator ends the alias's token, KBA and TOTP lockouts (audited), as `users unlock` does.
   app.post<{ Params: { alias: string } }>('/identities/:alias/unlock', async (request) => {
     const { wasLocked } = await deps.operator.unlock(request.params.alias);
     return { wasLocked: wasLocked.map((l) => ({ method: l.method, until: new Date(l.until).toISOString() })) };

@@ -33,7 +33,7 @@ export const REQUEST_ID_HEADER = 'x-mfa-request-id';
 const METHOD_PARAM = {
   type: 'object',
   required: ['method'],
-  properties: { method: { type: 'string', enum: ['okta-verify', 'duo-web', 'kba', 'token', 'rsa'] } },
+  properties: { method: { type: 'string', enum: ['okta-verify', 'duo-web', 'kba', 'token', 'rsa', 'totp'] } },
 } as const;
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
