@@ -1,7 +1,10 @@
 // The self-service portal driven over HTTP as a browser would: a cookie jar, the form token of the last
 // page, the service's Origin on every post. Plus invitations through the admin API and codes from the outbox.
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { readOutbox } from '../../src/delivery/outbox.js';
+import { isPostgresUrl } from '../../src/store/url.js';
 import type { TestServer } from './server.js';
 
 export interface PortalAnswer {
@@ -113,4 +116,49 @@ export async function reverify(browser: PortalBrowser, email: string, next = '/p
   await browser.get(`/portal/verify?next=${encodeURIComponent(next)}`);
   assert.equal((await browser.post('/portal/verify', { next })).status, 200);
   return browser.post('/portal/verify/code', { next, code: await lastCodeTo(browser.server, email) });
+}
+
+/** Settings for portal tests: cheap hashing, two answers enrol. */
+export const PORTAL_TEST_ENV: Readonly<Record<string, string>> = {
+  MFA_KBA_ARGON2_MEMORY_KIB: '1024',
+  MFA_KBA_ARGON2_TIME_COST: '1',
+  MFA_KBA_MIN_ANSWERS: '2',
+};
+
+/** The catalog the portal tests choose from. */
+export async function addQuestions(server: TestServer): Promise<void> {
+  const now = Date.now();
+  await server.runtime.store.putQuestion({ id: 'pet', texts: { '': 'Name of your first pet?', de: 'Name Ihres ersten Haustiers?', fr: 'Nom de votre premier animal ?' }, createdAt: now });
+  await server.runtime.store.putQuestion({ id: 'city', texts: { '': 'City you were born in?', de: 'Ihre Geburtsstadt?', fr: 'Votre ville de naissance ?' }, createdAt: now + 1 });
+  await server.runtime.store.putQuestion({ id: 'street', texts: { '': 'Street you grew up in?', de: 'Straße Ihrer Kindheit?', fr: 'Rue de votre enfance ?' }, createdAt: now + 2 });
+}
+
+/** The form fields that answer two questions. */
+export const answers = (pet: string, city: string): Record<string, string> => ({ 'question-1': 'pet', 'answer-1': pet, 'question-2': 'city', 'answer-2': city });
+
+/** The question ids and hashes stored for the identity, to see whether a refused form changed anything. */
+export async function storedAnswers(server: TestServer, alias: string): Promise<string> {
+  const identity = await server.runtime.store.findIdentity(alias);
+  assert.ok(identity, alias);
+  return JSON.stringify(await server.runtime.store.listAnswers(identity.id));
+}
+
+/** Every row of a table as the database holds it, read beside the service (to see what is stored in clear). */
+export async function tableRows(server: TestServer, table: 'portal_sessions' | 'portal_invitations'): Promise<Array<Record<string, unknown>>> {
+  const url = server.runtime.config.databaseUrl;
+  if (!isPostgresUrl(url)) {
+    const db = new Database(url, { readonly: true });
+    try {
+      return db.prepare(`SELECT * FROM ${table}`).all() as Array<Record<string, unknown>>;
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(`SELECT * FROM "${server.schema}".${table}`)).rows as Array<Record<string, unknown>>;
+  } finally {
+    await client.end();
+  }
 }
