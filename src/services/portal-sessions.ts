@@ -64,7 +64,11 @@ export class PortalSessions {
     const now = clock.now();
     const idHash = sessionIdHash(sessionKey, secret);
     const record = await portalStore.touchSession(idHash, now, liveCutoffs(now, timeouts));
-    if (!record) return undefined;
+    if (!record) {
+      // Ended for good: a clock set back, or a process whose clock lags, must not find it alive again.
+      await portalStore.deleteSession(idHash);
+      return undefined;
+    }
     const identity = await store.findIdentityById(record.identityId);
     if (!identity || identity.status !== 'active') {
       await portalStore.deleteSession(idHash);
