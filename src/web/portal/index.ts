@@ -152,10 +152,20 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
     // ---------------------------------------------------------------------------------------------
     // Guards
 
+    /** The origin the request was addressed to (a default port in Host dropped, as browsers drop it from Origin). */
+    function addressedOrigin(request: FastifyRequest): string | undefined {
+      try {
+        return new URL(`${request.protocol}://${request.host}`).origin.toLowerCase();
+      } catch {
+        return undefined;
+      }
+    }
+
     function checkOrigin(request: FastifyRequest): void {
       const origin = request.headers.origin;
-      const own = `${request.protocol}://${request.host}`.toLowerCase();
-      if (!originAllowed(typeof origin === 'string' ? origin : undefined, [publicOrigin, own])) throw forbidden('The form did not come from this site.');
+      const own = addressedOrigin(request);
+      const allowed = own === undefined ? [publicOrigin] : [publicOrigin, own];
+      if (!originAllowed(typeof origin === 'string' ? origin : undefined, allowed)) throw forbidden('The form did not come from this site.');
     }
 
     async function limit(rules: LimitRule[]): Promise<void> {
