@@ -30,6 +30,7 @@ export const REQUIRED_USES: Readonly<Record<string, number>> = {
   'src/auth/clients.ts': 1, // client secrets, with the dummy hash for unknown clients
   'src/services/token.ts': 1, // the keyed hash of a one-time token
   'src/services/duo.ts': 1, // the Duo user against the alias's (or a placeholder), alike for unknown aliases
+  'src/core/portal-session.ts': 1, // the portal's form tokens (CSRF)
 };
 
 export interface Finding {
