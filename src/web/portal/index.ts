@@ -71,6 +71,11 @@ const MAX_FIELD_LENGTH = 4096;
 const PRE_SESSION_MAX_AGE_SECONDS = 4 * 3600;
 const LANGUAGE_MAX_AGE_SECONDS = 365 * 86_400;
 
+/** A cookie of the request; none when the cookie parser has not run (a request refused before its hooks). */
+function cookieOf(request: FastifyRequest, name: string): string | undefined {
+  return (request.cookies as Record<string, string | undefined> | undefined)?.[name];
+}
+
 export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
   return async (app) => {
     await app.register(cookie);
@@ -91,7 +96,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
       const asked = typeof query?.['lang'] === 'string' ? query['lang'] : undefined;
       const known = PAGE_LOCALES.find((l) => l === asked);
       if (known && reply) reply.setCookie(names.language, known, { ...cookieOptions, maxAge: LANGUAGE_MAX_AGE_SECONDS });
-      const remembered = request.cookies[names.language];
+      const remembered = cookieOf(request, names.language);
       const header = request.headers['accept-language'];
       return chooseLocale(known ?? remembered, typeof header === 'string' ? header.slice(0, 500) : undefined);
     }
@@ -140,7 +145,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
 
     /** A new session (never the cookie the browser brought), the pre-session cookie dropped, on to the overview. */
     async function signIn(reply: FastifyReply, identityId: string, verified: boolean, json: boolean): Promise<FastifyReply> {
-      const previous = reply.request.cookies[names.session];
+      const previous = cookieOf(reply.request, names.session);
       if (previous !== undefined) await deps.sessions.forget(previous);
       const secret = await deps.sessions.start(identityId, verified);
       reply.setCookie(names.session, secret, cookieOptions).clearCookie(names.preSession, cookieOptions);
@@ -181,7 +186,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
 
     /** This browser's pre-session secret (made and set when it has none): the form token before sign-in comes from it. */
     function preSession(request: FastifyRequest, reply: FastifyReply): string {
-      const existing = request.cookies[names.preSession];
+      const existing = cookieOf(request, names.preSession);
       if (existing !== undefined && isSessionSecretShape(existing)) return existing;
       const secret = newSessionSecret(deps.randomBytes);
       reply.setCookie(names.preSession, secret, { ...cookieOptions, maxAge: PRE_SESSION_MAX_AGE_SECONDS });
@@ -197,7 +202,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
       checkOrigin(request);
       await limit([addressRule(request)]);
       const input = readInput(request);
-      const pre = request.cookies[names.preSession];
+      const pre = cookieOf(request, names.preSession);
       if (pre === undefined || !deps.sessions.csrfMatches('pre-session', pre, givenToken(request, input))) throw forbidden('The form token is missing or wrong.');
       return { ctx: { locale: localeOf(request, reply), csrfToken: deps.sessions.csrfToken('pre-session', pre), now: deps.clock.now() }, input };
     }
@@ -208,14 +213,14 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
 
     /** Where a request without a live session goes: the sign-in page, saying the session ended if there was one. */
     function toSignIn(request: FastifyRequest, reply: FastifyReply): FastifyReply {
-      const had = request.cookies[names.session] !== undefined;
+      const had = cookieOf(request, names.session) !== undefined;
       if (had) reply.clearCookie(names.session, cookieOptions);
       return reply.code(303).header('cache-control', 'no-store').header('location', had ? '/portal/sign-in?ended=1' : '/portal/sign-in').send();
     }
 
     /** A signed-in page: the session, or undefined after answering with the way to sign in. */
     async function sessionFor(request: FastifyRequest, reply: FastifyReply): Promise<ActiveSession | undefined> {
-      const session = await deps.sessions.resolve(request.cookies[names.session]);
+      const session = await deps.sessions.resolve(cookieOf(request, names.session));
       if (!session) toSignIn(request, reply);
       return session;
     }
@@ -225,7 +230,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
       checkOrigin(request);
       await limit([addressRule(request)]);
       const input = readInput(request);
-      const secret = request.cookies[names.session];
+      const secret = cookieOf(request, names.session);
       if (secret === undefined) {
         toSignIn(request, reply);
         return undefined;
@@ -253,7 +258,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
       const locale = localeOf(request);
       const t = PORTAL_TEXTS[locale];
       const page = (status: number, title: string, text: string) =>
-        sendPage(reply, portalPage({ locale, title, body: messagePage(locale, text, request.cookies[names.session] !== undefined), path: '/portal' }), status);
+        sendPage(reply, portalPage({ locale, title, body: messagePage(locale, text, cookieOf(request, names.session) !== undefined), path: '/portal' }), status);
       if (error instanceof ServiceError) {
         if (error.code === 'RATE_LIMITED') {
           const seconds = error.retryAfterSeconds ?? 1;
@@ -280,7 +285,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
     // Signing in: by email code, by invitation, or by a method added beside them
 
     app.get('/portal/sign-in', async (request, reply) => {
-      if (await deps.sessions.resolve(request.cookies[names.session])) return reply.code(303).header('location', '/portal').send();
+      if (await deps.sessions.resolve(cookieOf(request, names.session))) return reply.code(303).header('location', '/portal').send();
       const ctx = anonymousContext(request, reply);
       const t = PORTAL_TEXTS[ctx.locale];
       const query = request.query as Record<string, unknown>;
