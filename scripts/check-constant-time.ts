@@ -31,6 +31,7 @@ export const REQUIRED_USES: Readonly<Record<string, number>> = {
   'src/services/token.ts': 1, // the keyed hash of a one-time token
   'src/services/duo.ts': 1, // the Duo user against the alias's (or a placeholder), alike for unknown aliases
   'src/methods/totp/core.ts': 1, // an authenticator code against each step's of the window
+  'src/core/portal-session.ts': 1, // the portal's form tokens (CSRF)
 };
 
 export interface Finding {

@@ -80,6 +80,20 @@ export interface Config {
   };
   /** Authenticator apps (docs/totp.md). */
   readonly totp: TotpSettings;
+  /** The self-service portal at /portal (docs/portal.md). */
+  readonly portal: {
+    readonly enabled: boolean;
+    /** A session unused this long ends. */
+    readonly sessionIdleSeconds: number;
+    /** A session ends this long after sign-in, however much it is used. */
+    readonly sessionMaxSeconds: number;
+    /** How long an invitation link can be used. */
+    readonly invitationTtlSeconds: number;
+    /** Form submissions one client address may make per window, and one signed-in session. */
+    readonly formsPerAddress: number;
+    readonly formsPerSession: number;
+    readonly formsWindowSeconds: number;
+  };
   /** Okta Verify push (docs/okta.md). */
   readonly okta: {
     readonly pushesPerWindow: number;
@@ -373,6 +387,15 @@ export function loadConfig(env: Source = process.env): Config {
     },
     delivery,
     totp: readTotpSettings(r),
+    portal: {
+      enabled: r.bool('MFA_PORTAL_ENABLED', true),
+      sessionIdleSeconds: r.int('MFA_PORTAL_SESSION_IDLE_SECONDS', 900, 60, 86_400),
+      sessionMaxSeconds: r.int('MFA_PORTAL_SESSION_MAX_SECONDS', 14_400, 300, 7 * 86_400),
+      invitationTtlSeconds: r.int('MFA_PORTAL_INVITATION_TTL_SECONDS', 86_400, 300, 7 * 86_400),
+      formsPerAddress: r.int('MFA_PORTAL_FORMS_PER_ADDRESS', 60, 1, 1_000_000_000),
+      formsPerSession: r.int('MFA_PORTAL_FORMS_PER_SESSION', 30, 1, 1_000_000_000),
+      formsWindowSeconds: r.int('MFA_PORTAL_FORMS_WINDOW_SECONDS', 60, 1, 86_400),
+    },
     okta: {
       pushesPerWindow: r.int('MFA_OKTA_PUSHES_PER_WINDOW', 3, 1, 1_000_000),
       pushWindowSeconds: r.int('MFA_OKTA_PUSH_WINDOW_SECONDS', 300, 1, 86_400),

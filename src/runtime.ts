@@ -29,8 +29,13 @@ import { OktaVerifyService } from './services/okta.js';
 import { oktaRoutes } from './http/routes/okta.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { providerFetch } from './providers/http.js';
-import { driverOf, openStore } from './store/index.js';
+import { driverOf, openStore, portalStoreOf } from './store/index.js';
 import { createTotpMethod } from './methods/totp/index.js';
+import { renderInvitation } from './delivery/invitation.js';
+import { Invitations } from './services/invitations.js';
+import { PortalSessions } from './services/portal-sessions.js';
+import { PORTAL_CLIENT_ID, portalRoutes } from './web/portal/index.js';
+import { standardSections } from './web/portal/sections/index.js';
 import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
@@ -90,6 +95,23 @@ export function sealerFor(config: Config): Sealer {
     deriveKey(masterSecret(config), 'seal'),
     config.previousSecrets.map((previous) => deriveKey(previous, 'seal')),
   );
+}
+
+/** Invitations to the self-service portal, as the server and `users invite` send them (docs/portal.md). */
+export function invitationsFor(config: Config, store: Store, sender: Sender, clock: Clock, randomBytes: RandomBytes, onDeliveryError?: (err: unknown) => void): Invitations {
+  return new Invitations({
+    store,
+    portalStore: portalStoreOf(store),
+    sender,
+    compose: (input) => renderInvitation({ ...input, defaultLocale: config.delivery.defaultLocale }),
+    clock,
+    randomBytes,
+    hashKey: deriveKey(masterSecret(config), 'portal-invitation'),
+    publicUrl: config.publicUrl,
+    ttlSeconds: config.portal.invitationTtlSeconds,
+    portalEnabled: config.portal.enabled,
+    ...(onDeliveryError ? { onDeliveryError } : {}),
+  });
 }
 
 /**
@@ -268,6 +290,34 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     // Authenticator apps (docs/totp.md).
     const factorChangeWindowMs = config.factorChangeWindowSeconds * 1000;
     methodRoutes.push(createTotpMethod({ store, driver: driverOf(store), sealer, clock, randomBytes, settings: config.totp, factorChangeWindowMs, audit }).routes);
+    // The self-service portal (docs/portal.md): invitations, sessions, and the sections of its page.
+    const deliveredSender = metrics ? metrics.countDeliveries(sender) : sender;
+    const invitations = invitationsFor(config, store, deliveredSender, clock, randomBytes, (err) =>
+      logger.warn({ error: (err as Error).message }, 'invitation delivery failed'),
+    );
+    const portal = config.portal.enabled
+      ? portalRoutes({
+          store,
+          sessions: new PortalSessions({
+            portalStore: portalStoreOf(store),
+            store,
+            clock,
+            randomBytes,
+            sessionKey: deriveKey(secret, 'portal-session'),
+            csrfKey: deriveKey(secret, 'portal-csrf'),
+            timeouts: { idleSeconds: config.portal.sessionIdleSeconds, maxSeconds: config.portal.sessionMaxSeconds },
+          }),
+          invitations,
+          tokenService,
+          counter,
+          clock,
+          randomBytes,
+          publicUrl: config.publicUrl,
+          factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
+          limits: config.portal,
+          sections: standardSections({ store, kbaService, kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
+        })
+      : undefined;
 
     const app = await buildApp({
       store,
@@ -278,6 +328,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       tokenService,
       kbaService,
       operator: new OperatorActions({ store, clock, audit: trail }),
+      invitations,
+      ...(portal ? { portal } : {}),
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,

@@ -16,7 +16,8 @@ import { METHODS, type Method } from '../core/model.js';
 import type { Store } from '../core/ports.js';
 import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
-import { createRuntime, openMigratedStore, sealerFor } from '../runtime.js';
+import { createSender } from '../delivery/index.js';
+import { createRuntime, invitationsFor, openMigratedStore, sealerFor } from '../runtime.js';
 import { AuditTrail } from '../services/audit.js';
 import { OPERATOR_CLIENT_ID, OperatorActions } from '../services/operator.js';
 import { SqlTotpStore, resetTotp } from '../methods/totp/index.js';
@@ -328,6 +329,25 @@ export async function usersUnlock(_config: Config, { positionals: [alias] }: Par
   if (wasLocked.length === 0) print(`${alias} was not locked out; its failure counts are cleared`);
   else print(`unlocked ${alias}: ${wasLocked.map((l) => `${l.method} (locked until ${new Date(l.until).toISOString()})`).join(', ')}`);
   return 0;
+}
+
+export async function usersInvite(config: Config, { values, positionals: [alias] }: Parsed, store: Store | undefined): Promise<number> {
+  const sender = createSender(config.delivery, config.dataDir);
+  let failure: string | undefined;
+  try {
+    const sent = await invitationsFor(config, store!, sender, clock, random, (err) => (failure = (err as Error).message)).invite(alias!);
+    const expires = new Date(sent.expiresAt).toISOString();
+    if (values['json']) {
+      print({ alias: sent.alias, link: sent.link, expires, sentTo: sent.sentTo, delivered: sent.delivered });
+    } else {
+      print(sent.link);
+      note(sent.delivered ? `sent to ${sent.sentTo}; the link works once, until ${expires}` : `not delivered to ${sent.sentTo} (${failure ?? 'the transport refused it'}); pass the link on by hand: it works once, until ${expires}`);
+    }
+    return 0;
+  } finally {
+    // An unknown or disabled identity, one without email, the portal off: a ServiceError, one line and exit 2 (main.ts).
+    await sender.close();
+  }
 }
 
 export async function usersResetKba(_config: Config, { positionals: [alias] }: Parsed, store: Store | undefined): Promise<number> {

@@ -124,6 +124,15 @@ const COMMANDS: readonly Command[] = [
     run: 'usersUnlock',
   },
   {
+    name: 'users invite',
+    synopsis: 'ALIAS [--json]',
+    about: 'send ALIAS an invitation to the self-service portal by email and print the link\n(works once, within MFA_PORTAL_INVITATION_TTL_SECONDS; docs/portal.md)',
+    options: json,
+    positionals: ['ALIAS'],
+    store: 'existing',
+    run: 'usersInvite',
+  },
+  {
     name: 'users reset-kba',
     synopsis: 'ALIAS',
     about: 'delete the security answers of ALIAS so that they enrol again (recorded in the audit trail)',

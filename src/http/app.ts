@@ -1,11 +1,12 @@
 // Builds the Fastify application from ready-made services; listening is the caller's business.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 import type { KbaService } from '../services/kba.js';
+import type { Invitations } from '../services/invitations.js';
 import type { OperatorActions } from '../services/operator.js';
 import type { TokenService } from '../services/token.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
@@ -26,6 +27,10 @@ export interface AppDeps {
   readonly tokens: AccessTokens;
   /** What operators do for one person by hand (unlock, KBA reset), audited. */
   readonly operator: OperatorActions;
+  /** Invitations to the self-service portal (POST /admin/v1/identities/{alias}/invitations). */
+  readonly invitations: Invitations;
+  /** The self-service portal's routes (src/web/portal); absent when MFA_PORTAL_ENABLED=false. */
+  readonly portal?: FastifyPluginAsync;
   readonly tokenService: TokenService;
   readonly kbaService: KbaService;
   readonly providers: ProviderRoutesDeps;
@@ -109,6 +114,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
   // Styles and scripts of the pages (src/web); the pages themselves register with their features.
   await app.register(assetRoutes);
-  await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator });
+  if (deps.portal) await app.register(deps.portal);
+  await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator, invitations: deps.invitations });
   return app;
 }

@@ -130,6 +130,18 @@ const EXTENSIONS: Record<string, Json> = {
   '/admin/v1/identities/{alias}/kba-answers': {
     delete: { operationId: 'resetKbaAnswers', tags: ['Operator'], summary: 'Remove every security answer of the identity (audited); the person enrols again as for the first time', responses: { '204': { description: 'Removed.' }, '404': { description: 'No such identity.' } } },
   },
+  '/admin/v1/identities/{alias}/invitations': {
+    post: {
+      operationId: 'inviteIdentity',
+      tags: ['Operator'],
+      summary: 'Send the identity an invitation to the self-service portal (docs/portal.md); earlier unused invitations stop working',
+      description: 'The link goes to the identity\'s email attribute through the configured transport and comes back in the answer {alias, link, expires, sentTo (masked), delivered}. It signs the identity in once, within MFA_PORTAL_INVITATION_TTL_SECONDS.',
+      responses: { '201': { description: 'The invitation.' }, '400': { description: 'The identity has no email.' }, '404': { description: 'No such identity.' }, '409': { description: 'The identity is disabled, or the portal is switched off.' } },
+    },
+  },
+  // The self-service portal (docs/portal.md): HTML pages and form posts for people, signed in by a session
+  // cookie; every post needs the page's form token (_csrf) and the service's Origin.
+  ...portalOperations(),
   '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key; body {"retirePrevious": true} stops earlier keys verifying at once', responses: { '200': { description: 'The new key id.' } } } },
   '/admin/v1/audit': {
     get: {
@@ -141,6 +153,29 @@ const EXTENSIONS: Record<string, Json> = {
   },
   '/metrics': { get: { operationId: 'getMetrics', tags: ['Operations'], summary: 'Prometheus metrics (scope mfa:metrics; when MFA_METRICS_ENABLED)', responses: { '200': { description: 'Prometheus text format.' }, '401': { description: 'No valid bearer token.' }, '403': { description: 'The token lacks mfa:metrics.' } } } },
 };
+
+/** The portal's pages (GET) and forms (POST); no bearer token, a session cookie instead. */
+function portalOperations(): Record<string, Json> {
+  const page = (operationId: string, summary: string): Json => ({ operationId, tags: ['Portal'], summary, security: [], responses: { '200': { description: 'An HTML page.' }, '303': { description: 'To the sign-in page, or on.' } } });
+  const form = (operationId: string, summary: string): Json => ({
+    operationId,
+    tags: ['Portal'],
+    summary,
+    security: [],
+    requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { _csrf: { type: 'string' } }, required: ['_csrf'] } } } },
+    responses: { '200': { description: 'An HTML page.' }, '303': { description: 'On to the next page.' }, '400': { description: 'An HTML page saying what is wrong.' }, '403': { description: 'No form token, a wrong one, or a foreign Origin.' }, '429': { description: 'Too many forms from this address or session.' } },
+  });
+  return {
+    '/portal': { get: page('portalOverview', 'Your sign-in methods: the sections, addresses and recent verifications') },
+    '/portal/sign-in': { get: page('portalSignInPage', 'Sign in: a user name, then a code sent to the work email'), post: form('portalSendCode', 'Send a sign-in code (answered alike for every user name)') },
+    '/portal/sign-in/code': { post: form('portalSignInWithCode', 'Sign in with the emailed code') },
+    '/portal/invitation': { get: page('portalInvitationPage', 'The page an invitation link opens'), post: form('portalRedeemInvitation', 'Sign in with an invitation, once') },
+    '/portal/sign-out': { post: form('portalSignOut', 'End the session') },
+    '/portal/verify': { get: page('portalVerifyPage', 'Confirm it is you before changing a factor'), post: form('portalSendVerifyCode', 'Send the code that confirms it is you') },
+    '/portal/verify/code': { post: form('portalVerifyWithCode', 'Confirm it is you with the emailed code') },
+    '/portal/security-questions': { get: page('portalSecurityQuestionsPage', 'Choose and answer security questions'), post: form('portalSaveSecurityAnswers', 'Replace the security answers (factor-change rule)') },
+  };
+}
 
 export function servedOpenApi(publicUrl: string): Json {
   const paths: Record<string, Record<string, Json>> = {};

@@ -1,6 +1,8 @@
 // Chooses the database from the configured URL: postgres:// uses PostgreSQL, anything else is a SQLite file.
 import type { Store } from '../core/ports.js';
+import type { PortalStore } from '../core/portal-store.js';
 import type { SqlDriver } from './driver.js';
+import { SqlPortalStore } from './portal.js';
 import { PostgresDriver } from './postgres.js';
 import { SqlStore } from './sql-store.js';
 import { SqliteDriver } from './sqlite.js';
@@ -8,6 +10,7 @@ import { isPostgresUrl } from './url.js';
 
 export { isPostgresUrl };
 
+/** The driver under each store opened here, so parts of the storage with their own interface share its connections. */
 const drivers = new WeakMap<Store, SqlDriver>();
 
 export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
@@ -24,4 +27,9 @@ export function driverOf(store: Store): SqlDriver {
   const driver = drivers.get(store);
   if (!driver) throw new Error('the store was not opened by openStore');
   return driver;
+}
+
+/** The self-service portal's storage on the database of `store` (opened by openStore; migrated with it). */
+export function portalStoreOf(store: Store): PortalStore {
+  return new SqlPortalStore(driverOf(store));
 }

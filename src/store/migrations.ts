@@ -169,4 +169,31 @@ export const MIGRATIONS: readonly Migration[] = [
       )
     `,
   },
+  // 7 (passkeys) comes from its own branch; the runner applies whatever is missing, in order.
+  {
+    version: 8,
+    name: 'self-service portal: invitations and sessions',
+    // Only keyed hashes of the link tokens and session secrets (src/core/invitation.ts, portal-session.ts).
+    // Both go with their identity.
+    sql: `
+      CREATE TABLE portal_invitations (
+        token_hash TEXT PRIMARY KEY,
+        identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX portal_invitations_by_identity ON portal_invitations (identity_id);
+      CREATE INDEX portal_invitations_by_expiry ON portal_invitations (expires_at);
+      CREATE TABLE portal_sessions (
+        id_hash TEXT PRIMARY KEY,
+        identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        verified_at BIGINT NOT NULL
+      );
+      CREATE INDEX portal_sessions_by_identity ON portal_sessions (identity_id);
+      CREATE INDEX portal_sessions_by_last_seen ON portal_sessions (last_seen_at);
+      CREATE INDEX portal_sessions_by_creation ON portal_sessions (created_at)
+    `,
+  },
 ];

@@ -81,6 +81,7 @@ export function renderPage(content: PageContent): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${content.title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/site.css">
 ${scripts}
 </head>
@@ -108,11 +109,15 @@ export const CONTENT_SECURITY_POLICY = [
   "base-uri 'none'",
 ].join('; ');
 
-/** The headers every page carries: the policy above, no caching of personal pages, no referrer leaving. */
+/**
+ * The headers every page carries: the policy above, no caching of personal pages, no referrer leaving
+ * the service. `same-origin` rather than `no-referrer`: under `no-referrer` browsers send `Origin: null`
+ * with a page's own form posts, and forms are accepted only with the service's Origin (src/web/portal).
+ */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': CONTENT_SECURITY_POLICY,
   'cache-control': 'no-store',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cross-origin-opener-policy': 'same-origin',
 };

@@ -263,7 +263,8 @@ const BROKEN_JSON = [
 // ---------------------------------------------------------------------------------------------------
 // Requests and responses
 
-type Expect = 'api' | 'oauth' | 'wire';
+/** page: the portal's HTML pages, whose errors are pages too (under the strict policy), and which redirect. */
+type Expect = 'api' | 'oauth' | 'page' | 'wire';
 
 interface FuzzRequest {
   readonly index: number;
@@ -349,6 +350,46 @@ interface World {
   readonly requestIds: string[];
   readonly errorLog: string[];
   rotations: number;
+  /** A signed-in portal session of fuzz.user and a browser's pre-session cookie, with their form tokens (renewed by seed()). */
+  portal: PortalCredentials;
+}
+
+interface PortalCredentials {
+  readonly sessionCookie: string;
+  readonly sessionToken: string;
+  readonly preCookie: string;
+  readonly preToken: string;
+}
+
+/** Stands for the Origin of the service as the transport reaches it (inject's Host, or the socket's). */
+const OWN_ORIGIN = '{own origin}';
+
+const formToken = (html: string): string => /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? '';
+const setCookie = (headers: Record<string, unknown>, name: string): string => {
+  const lines = ([] as unknown[]).concat(headers['set-cookie'] ?? []).map(String);
+  return lines.find((line) => line.startsWith(`${name}=`))?.split(';')[0] ?? '';
+};
+
+/** Signs fuzz.user in to the portal by an invitation, as a browser would; and a pre-session for the sign-in forms. */
+async function portalCredentials(runtime: Runtime, adminToken: string): Promise<PortalCredentials> {
+  const invitation = await runtime.app.inject({ method: 'POST', url: '/admin/v1/identities/fuzz.user/invitations', headers: { authorization: `Bearer ${adminToken}` } });
+  assert.equal(invitation.statusCode, 201, invitation.body);
+  const link = String((invitation.json() as { link: string }).link);
+  const page = await runtime.app.inject({ method: 'GET', url: '/portal/invitation' });
+  const preCookie = setCookie(page.headers, 'mfa-portal-pre');
+  const preToken = formToken(page.body);
+  const signIn = await runtime.app.inject({
+    method: 'POST',
+    url: '/portal/invitation',
+    headers: { cookie: preCookie, origin: 'http://localhost', 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ _csrf: preToken, invitation: link.slice(link.indexOf('#') + 1) }).toString(),
+  });
+  assert.equal(signIn.statusCode, 303, signIn.body);
+  const sessionCookie = setCookie(signIn.headers, 'mfa-portal');
+  const overview = await runtime.app.inject({ method: 'GET', url: '/portal', headers: { cookie: sessionCookie } });
+  assert.equal(overview.statusCode, 200, overview.body);
+  const pre = await runtime.app.inject({ method: 'GET', url: '/portal/sign-in' });
+  return { sessionCookie, sessionToken: formToken(overview.body), preCookie: setCookie(pre.headers, 'mfa-portal-pre'), preToken: formToken(pre.body) };
 }
 
 async function closedPort(): Promise<number> {
@@ -393,6 +434,8 @@ async function seed(world: World): Promise<void> {
   const { runtime } = world;
   await seedIdentities(runtime);
   const admin = world.serviceTokens[0]!;
+  const overview = await runtime.app.inject({ method: 'GET', url: '/portal', headers: { cookie: world.portal.sessionCookie } });
+  if (overview.statusCode !== 200) world.portal = await portalCredentials(runtime, admin);
   for (const id of QUESTION_IDS) {
     const answer = await runtime.app.inject({ method: 'PUT', url: `/admin/v1/kba/questions/${id}`, headers: { authorization: `Bearer ${admin}` }, payload: { text: `Question ${id}?` } });
     assert.equal(answer.statusCode, 200, `seeding question ${id}: ${answer.body}`);
@@ -665,9 +708,48 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return json('valid', obj({ text: 'What is your favourite fuzzer?', locale: rng.pick(['en', 'fr', 'de-CH', 'pt_BR']) }));
     case 'POST /admin/v1/clients':
       return json('valid', obj({ name: 'fuzzed client', scopes: ['idn:mfa:send'] }));
+    case 'POST /portal/sign-in':
+      return portalForm(world, 'pre', { alias: alias() });
+    case 'POST /portal/sign-in/code':
+      return portalForm(world, 'pre', { alias: alias(), code: String(rng.int(1_000_000)).padStart(6, '0') });
+    case 'POST /portal/invitation':
+      return portalForm(world, 'pre', { invitation: rng.chance(0.5) ? b64u(rng.bytes(32)) : hostileString(rng) });
+    case 'POST /portal/sign-out':
+      // Rarely: every sign-out ends the session the other portal requests use until the next seed.
+      return portalForm(world, rng.chance(0.2) ? 'session' : 'pre', {});
+    case 'POST /portal/verify':
+      return portalForm(world, 'session', { next: rng.pick(['/portal', '/portal/security-questions', 'https://evil.example', hostileString(rng)]) });
+    case 'POST /portal/verify/code':
+      return portalForm(world, 'session', { next: '/portal', code: String(rng.int(1_000_000)).padStart(6, '0') });
+    case 'POST /portal/security-questions':
+      return portalForm(world, 'session', { 'question-1': rng.pick(QUESTION_IDS), 'answer-1': hostileString(rng), 'question-2': rng.pick([...QUESTION_IDS, hostileString(rng)]), 'answer-2': 'right', 'question-3': '', 'answer-3': '' });
     default:
       return undefined;
   }
+}
+
+/** A portal form with the token of the session or of the pre-session cookie. */
+function portalForm(world: World, scope: 'session' | 'pre', fields: Record<string, string>): Payload {
+  const token = scope === 'session' ? world.portal.sessionToken : world.portal.preToken;
+  return text('valid form', new URLSearchParams({ _csrf: token, ...fields }).toString(), 'application/x-www-form-urlencoded');
+}
+
+/** What a browser sends the portal: its cookies and an Origin, most of the time the right ones. */
+function portalHeaders(rng: Rng, world: World): { label: string; headers: Array<[string, string]> } {
+  const headers: Array<[string, string]> = [];
+  const cookie = rng.weighted<() => [string, string | undefined]>([
+    [8, () => ['portal cookies', `${world.portal.sessionCookie}; ${world.portal.preCookie}`]],
+    [1, () => ['no cookie', undefined]],
+    [1, () => ['hostile cookie', rng.pick([`mfa-portal=${pct(hostileString(rng)).slice(0, 300)}`, `mfa-portal=${'A'.repeat(43)}; mfa-portal=x`, `mfa-portal-pre=${hostileString(rng).replace(/[\r\n;]/g, '')}`, `mfa-portal-lang=${hostileString(rng).replace(/[\r\n;]/g, '')}`, ';;=;', 'a'.repeat(8000)])]],
+  ])();
+  if (cookie[1] !== undefined) headers.push(['cookie', cookie[1]]);
+  const origin = rng.weighted<() => [string, string | undefined]>([
+    [8, () => ['own origin', OWN_ORIGIN]],
+    [1, () => ['no origin', undefined]],
+    [1, () => ['foreign origin', rng.pick(['https://evil.example', 'null', 'http://127.0.0.1', hostileString(rng).replace(/[\r\n]/g, '')])]],
+  ])();
+  if (origin[1] !== undefined) headers.push(['origin', origin[1]]);
+  return { label: `${cookie[0]}, ${origin[0]}`, headers };
 }
 
 function deep(rng: Rng, levels: number): string {
@@ -848,7 +930,11 @@ function generateRequest(rng: Rng, world: World, index: number): FuzzRequest {
   const url = path + queryFor(rng, key);
 
   const headers: Array<[string, string]> = [];
-  if (key !== 'POST /oauth/token' && !route.path.startsWith('/health') && !route.path.startsWith('/.well-known') && !route.path.startsWith('/openapi') && !route.path.startsWith('/docs')) {
+  if (route.path.startsWith('/portal')) {
+    const browser = portalHeaders(rng, world);
+    labels.push(browser.label);
+    headers.push(...browser.headers);
+  } else if (key !== 'POST /oauth/token' && !route.path.startsWith('/health') && !route.path.startsWith('/.well-known') && !route.path.startsWith('/openapi') && !route.path.startsWith('/docs')) {
     const [authLabel, authorization] = authFor(rng, world, key);
     labels.push(authLabel);
     if (authorization !== undefined) headers.push(['authorization', authorization]);
@@ -899,7 +985,7 @@ function generateRequest(rng: Rng, world: World, index: number): FuzzRequest {
     headers,
     body: method === 'GET' || method === 'HEAD' ? (rng.chance(0.1) ? payload?.body : undefined) : payload?.body,
     transport,
-    expect: method === 'POST' && decodedPath(url) === '/oauth/token' ? 'oauth' : 'api',
+    expect: method === 'POST' && decodedPath(url) === '/oauth/token' ? 'oauth' : decodedPath(url).startsWith('/portal') ? 'page' : 'api',
     ...(method === route.method && !distorted ? { route: `${route.method} ${route.path}` } : {}),
   };
 }
@@ -986,7 +1072,7 @@ function headerLevelRequest(rng: Rng, world: World, index: number): FuzzRequest 
 async function sendInject(world: World, request: FuzzRequest): Promise<FuzzResponse> {
   const started = performance.now();
   const sent: Record<string, string> = {};
-  for (const [name, value] of request.headers) sent[name] = value;
+  for (const [name, value] of request.headers) sent[name] = value === OWN_ORIGIN ? 'http://localhost' : value;
   const answer = await world.runtime.app.inject({
     method: request.method as 'GET',
     url: request.url,
@@ -1001,7 +1087,7 @@ async function sendInject(world: World, request: FuzzRequest): Promise<FuzzRespo
 function serialize(world: World, request: FuzzRequest): Buffer {
   if (request.rawBytes) return request.rawBytes;
   const lines = [`${request.method} ${request.url} HTTP/1.1`, `host: 127.0.0.1:${world.port}`, 'connection: close'];
-  for (const [name, value] of request.headers) lines.push(`${name}: ${value}`);
+  for (const [name, value] of request.headers) lines.push(`${name}: ${value === OWN_ORIGIN ? `http://127.0.0.1:${world.port}` : value}`);
   if (request.body !== undefined) lines.push(`content-length: ${request.body.length}`);
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), request.body ?? Buffer.alloc(0)]);
 }
@@ -1104,8 +1190,9 @@ function checkResponse(request: FuzzRequest, response: FuzzResponse): string[] {
   const { status } = response;
   const bodyText = response.body.toString('utf8');
   const wire = request.transport === 'raw';
+  const page = request.expect === 'page';
   if (status >= 500) problems.push(`status ${status}`);
-  else if (!ALLOWED_STATUSES.has(status) && !(wire && WIRE_STATUSES.has(status))) problems.push(`unexpected status ${status}`);
+  else if (!ALLOWED_STATUSES.has(status) && !(wire && WIRE_STATUSES.has(status)) && !(page && status === 303)) problems.push(`unexpected status ${status}`);
 
   for (const [name, value] of Object.entries(response.headers)) {
     for (const v of Array.isArray(value) ? value : [value ?? '']) if (/[\r\n\0]/.test(v)) problems.push(`header ${name} carries a control character`);
@@ -1115,6 +1202,13 @@ function checkResponse(request: FuzzRequest, response: FuzzResponse): string[] {
   // Node itself answers an HTTP/1.1 request without Host (400) and an Expect other than 100-continue (417)
   // with a bare status and no body.
   const noBody = request.method === 'HEAD' || status === 204 || (wire && (status === 400 || status === 417) && response.body.length === 0 && header(response, 'content-length') === undefined);
+  // The portal answers with pages, its refusals too: HTML under the strict policy, never the detail of a failure.
+  if (page && /^text\/html/.test(header(response, 'content-type') ?? '')) {
+    if (!/script-src 'self'/.test(header(response, 'content-security-policy') ?? '')) problems.push('portal page without its content security policy');
+    if (LEAKS.test(bodyText)) problems.push('portal page leaks internal detail');
+    if (status === 429 && !/^\d+$/.test(header(response, 'retry-after') ?? '')) problems.push('429 without Retry-After seconds');
+    return problems;
+  }
   if (status >= 400 && !noBody) {
     const type = header(response, 'content-type') ?? '';
     if (!/^application\/json/.test(type)) {
@@ -1306,6 +1400,8 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       MFA_RATE_SENDS_PER_CLIENT: '1000000000',
       MFA_RATE_SENDS_PER_RECIPIENT: '1000000000',
       MFA_OKTA_PUSHES_PER_WINDOW: '1000000',
+      MFA_PORTAL_FORMS_PER_ADDRESS: '1000000000',
+      MFA_PORTAL_FORMS_PER_SESSION: '1000000000',
       MFA_OKTA_TIMEOUT_MS: '100',
       MFA_OKTA_POLL_CACHE_MS: '0',
       // The providers are seeded with a local http address.
@@ -1356,6 +1452,7 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       requestIds: [],
       errorLog,
       rotations: 0,
+      portal: await portalCredentials(rt, serviceTokens[0]!),
     };
     await seed(world);
     // fuzz.user's answers, so KBA checks reach the hashing.
@@ -1401,6 +1498,11 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       'POST /beta/mfa/totp/authenticate',
       'GET /v3/mfa/totp/status',
       'DELETE /beta/mfa/totp/registration',
+      // The self-service portal's pages and forms, and the invitation that opens it.
+      'GET /portal',
+      'POST /portal/sign-in/code',
+      'POST /portal/security-questions',
+      'POST /admin/v1/identities/{alias}/invitations',
     ]) {
       assert.ok(keys.has(expected), `${expected} is fuzzed`);
     }

@@ -12,6 +12,7 @@ import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome 
 import { METHODS, type ApiClient, type Identity, type KbaQuestion, type Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
+import type { Invitations } from '../../services/invitations.js';
 import type { OperatorActions } from '../../services/operator.js';
 import { bearerAuth } from '../auth.js';
 
@@ -22,6 +23,7 @@ export interface AdminRoutesDeps {
   readonly tokens: AccessTokens;
   readonly keys: KeyRing;
   readonly operator: OperatorActions;
+  readonly invitations: Invitations;
 }
 
 const IMPORT_LIMIT_BYTES = 20 * 1024 * 1024;
@@ -94,6 +96,16 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
   app.post<{ Params: { alias: string } }>('/identities/:alias/unlock', async (request) => {
     const { wasLocked } = await deps.operator.unlock(request.params.alias);
     return { wasLocked: wasLocked.map((l) => ({ method: l.method, until: new Date(l.until).toISOString() })) };
+  });
+
+  // An invitation to the self-service portal, sent to the identity's email; the link comes back too, for
+  // the operator to pass on by hand if the message does not arrive (docs/portal.md).
+  app.post<{ Params: { alias: string } }>('/identities/:alias/invitations', async (request, reply) => {
+    const sent = await deps.invitations.invite(request.params.alias);
+    return reply
+      .code(201)
+      .header('cache-control', 'no-store')
+      .send({ alias: sent.alias, link: sent.link, expires: new Date(sent.expiresAt).toISOString(), sentTo: sent.sentTo, delivered: sent.delivered });
   });
 
   // The import reads the raw text so that errors can name the line of each bad row.
