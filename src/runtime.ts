@@ -37,6 +37,7 @@ import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
 import { databaseFailure } from './startup.js';
+import { passkeyMethod } from './methods/passkey/index.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -264,6 +265,10 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     testers['duo-web'] = duo.test;
     methodRoutes.push(duoRoutes(duo));
 
+    // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
+    const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
+    methodRoutes.push(passkey.routes);
+
     const app = await buildApp({
       store,
       clock,
@@ -276,6 +281,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,
+      pageRoutes: [passkey.pageRoutes],
       failedChecks,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,

@@ -1,5 +1,5 @@
 // Builds the Fastify application from ready-made services; listening is the caller's business.
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
@@ -31,6 +31,8 @@ export interface AppDeps {
   readonly providers: ProviderRoutesDeps;
   readonly pollers: MfaRoutesDeps['pollers'];
   readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
+  /** Pages and their calls outside the bearer-authenticated API (the hosted passkey page). */
+  readonly pageRoutes?: readonly FastifyPluginAsync[];
   readonly failedChecks: MfaRoutesDeps['failedChecks'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
@@ -109,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
   // Styles and scripts of the pages (src/web); the pages themselves register with their features.
   await app.register(assetRoutes);
+  for (const routes of deps.pageRoutes ?? []) await app.register(routes);
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator });
   return app;
 }

@@ -3,6 +3,7 @@
 // operator API, health) described in our own words.
 import { createHash } from 'node:crypto';
 import { officialOperation, officialSpec } from './spec.js';
+import { PASSKEY_OPERATIONS } from '../methods/passkey/openapi.js';
 
 /** Official operations served so far, by path and HTTP method. */
 export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
@@ -84,6 +85,7 @@ const EXTENSIONS: Record<string, Json> = {
       ];
     }),
   ),
+  ...PASSKEY_OPERATIONS,
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',

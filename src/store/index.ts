@@ -1,5 +1,6 @@
 // Chooses the database from the configured URL: postgres:// uses PostgreSQL, anything else is a SQLite file.
 import type { Store } from '../core/ports.js';
+import type { SqlDriver } from './driver.js';
 import { PostgresDriver } from './postgres.js';
 import { SqlStore } from './sql-store.js';
 import { SqliteDriver } from './sqlite.js';
@@ -12,4 +13,10 @@ export function openStore(databaseUrl: string, options: { schema?: string } = {}
     ? new PostgresDriver({ connectionString: databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
     : new SqliteDriver(databaseUrl);
   return new SqlStore(driver);
+}
+
+/** The SQL driver under a store, for a method's own slice of storage (src/methods/passkey/store.ts). */
+export function sqlDriverOf(store: Store): SqlDriver {
+  if (store instanceof SqlStore) return store.db;
+  throw new Error('the store has no SQL driver');
 }
