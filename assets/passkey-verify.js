@@ -17,6 +17,14 @@
     status.hidden = false;
   }
 
+  /** An outcome after which this page can do nothing more: the button goes. */
+  function finish(name, tone) {
+    say(name, tone);
+    button.hidden = true;
+    // Keyboard focus was on the button: move it to the way back, when there is one.
+    if (!back.hidden) back.focus();
+  }
+
   function post(path, body) {
     // Relative to the page, so the calls follow the page behind a proxy's path prefix.
     return fetch(path, {
@@ -37,7 +45,7 @@
   async function load() {
     var answer = await post('verify/options', { token: token });
     if (answer.status === 404 || answer.status === 400) {
-      say('unusable', 'bad');
+      finish('unusable', 'bad');
       return false;
     }
     if (!answer.ok) throw new Error('options answered ' + answer.status);
@@ -61,17 +69,17 @@
       }
       var answer = await post('verify/complete', { token: token, response: response });
       if (answer.status === 404 || answer.status === 400) {
-        say('unusable', 'bad');
+        finish('unusable', 'bad');
         return;
       }
       if (!answer.ok) throw new Error('complete answered ' + answer.status);
       var outcome = await answer.json();
       offerReturn(outcome.returnUrl);
       if (outcome.status === 'SUCCESS') {
-        say(outcome.returnUrl ? 'returning' : 'success', 'good');
+        finish(outcome.returnUrl ? 'returning' : 'success', 'good');
         if (outcome.returnUrl) window.setTimeout(function () { window.location.assign(outcome.returnUrl); }, 1500);
       } else {
-        say('failed', 'bad');
+        finish('failed', 'bad');
       }
     } catch (err) {
       say('error', 'bad');
@@ -82,11 +90,11 @@
 
   async function start() {
     if (!browser || !browser.browserSupportsWebAuthn()) {
-      say('unsupported', 'bad');
+      finish('unsupported', 'bad');
       return;
     }
     if (!/^[A-Za-z0-9_-]{43}$/.test(token)) {
-      say('unusable', 'bad');
+      finish('unusable', 'bad');
       return;
     }
     try {
@@ -100,5 +108,7 @@
   }
 
   button.addEventListener('click', verify);
+  // Another verification URL opened in this tab differs only in its fragment: start over with its token.
+  window.addEventListener('hashchange', function () { window.location.reload(); });
   start();
 })();

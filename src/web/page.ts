@@ -81,6 +81,7 @@ export function renderPage(content: PageContent): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${content.title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/site.css">
 ${scripts}
 </head>

@@ -41,6 +41,8 @@ export interface TestServerOptions {
   readonly postgres?: boolean;
   /** Another instance on the same database and data directory, as a second process would be. */
   readonly shareWith?: TestServer;
+  /** Listen on this port instead of any free one (a page test that sets MFA_PUBLIC_URL to it). */
+  readonly port?: number;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -67,7 +69,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...(options.sender ? { sender: options.sender } : {}),
     ...(schema ? { schema } : {}),
   });
-  const address = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await runtime.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const server: TestServer = {
     baseUrl: address,
     dataDir,
