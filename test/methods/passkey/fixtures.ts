@@ -1,12 +1,15 @@
 // What the passkey tests share: the service on a known port reached as http://localhost (WebAuthn
-// refuses IP addresses), an application with its own front end on another localhost port, and tokens
-// for that application acting for an identity.
+// refuses IP addresses), an application with its own front end on another localhost port, tokens for
+// that application acting for an identity, forged answers, and stored passkeys no authenticator holds.
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { IDENTITY_ALIAS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../../src/http/routes/oauth.js';
+import { SqlPasskeyStore } from '../../../src/methods/passkey/store.js';
+import { sqlDriverOf } from '../../../src/store/index.js';
 import { startServer, type TestServer, type TestServerOptions } from '../../helpers/server.js';
 
 export async function freePort(): Promise<number> {
@@ -92,4 +95,35 @@ export async function actingToken(server: TestServer, app: { clientId: string; c
   });
   if (response.status !== 200) throw new Error(`token exchange answered ${response.status}: ${await response.text()}`);
   return ((await response.json()) as { access_token: string }).access_token;
+}
+
+/** An assertion of the right shape that no passkey made: checked, and refused. */
+export const FORGED_ASSERTION = {
+  id: 'AAECAwQFBgcICQoLDA0ODw',
+  rawId: 'AAECAwQFBgcICQoLDA0ODw',
+  type: 'public-key',
+  response: { clientDataJSON: 'e30', authenticatorData: 'AAAA', signature: 'AAAA' },
+  clientExtensionResults: {},
+};
+
+/** An attestation of the right shape that no authenticator made. */
+export const FORGED_ATTESTATION = {
+  id: 'AAECAwQFBgcICQoLDA0ODw',
+  rawId: 'AAECAwQFBgcICQoLDA0ODw',
+  type: 'public-key',
+  response: { clientDataJSON: 'e30', attestationObject: 'oA' },
+  clientExtensionResults: {},
+};
+
+/** Gives `alias` a stored passkey (not one any authenticator holds): a factor the identity has. */
+export async function givePasskey(server: TestServer, alias: string): Promise<string> {
+  const identity = await server.runtime.store.findIdentity(alias);
+  if (!identity) throw new Error(`no identity ${alias}`);
+  const id = randomBytes(16).toString('base64url');
+  const outcome = await new SqlPasskeyStore(sqlDriverOf(server.runtime.store)).addPasskey(
+    { id, identityId: identity.id, name: 'Laptop', publicKey: 'pQECAyYgASFYIA', signCount: 0, userHandle: 'aGFuZGxl', transports: [], deviceType: 'multiDevice', backedUp: true, createdAt: server.runtime.clock.now(), lastUsedAt: null },
+    { maxPerIdentity: 100, onlyIfNone: false },
+  );
+  if (outcome !== 'added') throw new Error(`passkey not added: ${outcome}`);
+  return id;
 }
