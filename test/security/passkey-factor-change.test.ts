@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ERROR_CHANGE_LOCKED, ERROR_CHANGE_NEEDS_PROOF } from '../../src/methods/passkey/core.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
-import { FORGED_ATTESTATION, givePasskey } from '../methods/passkey/fixtures.js';
+import { FORGED_ATTESTATION, givePasskey } from '../helpers/passkeys.js';
 
 const WINDOW_SECONDS = 120;
 

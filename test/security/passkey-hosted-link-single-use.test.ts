@@ -7,7 +7,7 @@ import { ERROR_LINK_UNUSABLE, ERROR_NOT_ACCEPTED } from '../../src/methods/passk
 import { ERROR_EXPIRED } from '../../src/core/token-rules.js';
 import { sqlDriverOf } from '../../src/store/index.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
-import { FORGED_ASSERTION } from '../methods/passkey/fixtures.js';
+import { FORGED_ASSERTION } from '../helpers/passkeys.js';
 
 const TTL_SECONDS = 120;
 

@@ -7,7 +7,7 @@ import { after, before, it } from 'node:test';
 import { ERROR_NOT_ACCEPTED, ERROR_REGISTRATION_UNKNOWN } from '../../src/methods/passkey/core.js';
 import { ERROR_UNKNOWN_REQUEST } from '../../src/core/token-rules.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
-import { FORGED_ASSERTION, FORGED_ATTESTATION, actingToken, givePasskey } from '../methods/passkey/fixtures.js';
+import { FORGED_ASSERTION, FORGED_ATTESTATION, actingToken, givePasskey } from '../helpers/passkeys.js';
 
 describeEachDatabase('Passkey identity binding', ({ postgres }) => {
   let server: TestServer;

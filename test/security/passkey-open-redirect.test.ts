@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ERROR_RETURN_URL } from '../../src/methods/passkey/core.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
-import { FORGED_ASSERTION } from '../methods/passkey/fixtures.js';
+import { FORGED_ASSERTION } from '../helpers/passkeys.js';
 
 const ALLOWED = 'https://app.example.com/mfa/return';
 

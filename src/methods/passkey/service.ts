@@ -366,8 +366,8 @@ export class PasskeyService {
   private async check(ceremony: Ceremony, response: AuthenticationResponseJSON, origins: string[]): Promise<Verdict> {
     const { store, passkeys, settings, clock } = this.deps;
     const refused: Verdict = { status: 'FAILED', error: ERROR_NOT_ACCEPTED };
-    if (ceremony.identityId === null) return refused;
-    const [identity, passkey] = await Promise.all([store.findIdentityById(ceremony.identityId), passkeys.findPasskey(response.id)]);
+    // The same reads whether the alias named anyone, so an unknown alias is not answered sooner.
+    const [identity, passkey] = await Promise.all([store.findIdentityById(ceremony.identityId ?? ''), passkeys.findPasskey(response.id)]);
     if (!identity || identity.status !== 'active' || !passkey || passkey.identityId !== identity.id) return refused;
     const userHandle = response.response.userHandle;
     if (userHandle !== undefined && userHandle !== passkey.userHandle) return refused;

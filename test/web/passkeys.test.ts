@@ -5,11 +5,11 @@
 // page's strictness (no outside request, no inline script refused by the policy, keyboard use).
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { ERROR_ANSWERED, ERROR_CLONED, ERROR_NOT_ACCEPTED } from '../../../src/methods/passkey/core.js';
-import { sqlDriverOf } from '../../../src/store/index.js';
-import { addVirtualAuthenticator, describeWithBrowser, openPage, saveScreenshot, type VirtualAuthenticator, type WatchedPage } from '../../helpers/browser.js';
-import { postJson } from '../../helpers/server.js';
-import { actingToken, startExampleApp, startPasskeyServer, type ExampleApp, type PasskeyServer } from './fixtures.js';
+import { ERROR_ANSWERED, ERROR_CLONED, ERROR_NOT_ACCEPTED } from '../../src/methods/passkey/core.js';
+import { sqlDriverOf } from '../../src/store/index.js';
+import { addVirtualAuthenticator, describeWithBrowser, openPage, saveScreenshot, type VirtualAuthenticator, type WatchedPage } from '../helpers/browser.js';
+import { postJson } from '../helpers/server.js';
+import { actingToken, startExampleApp, startPasskeyServer, type ExampleApp, type PasskeyServer } from '../helpers/passkeys.js';
 
 type Json = Record<string, any>;
 

@@ -7,10 +7,10 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { IDENTITY_ALIAS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../../src/http/routes/oauth.js';
-import { SqlPasskeyStore } from '../../../src/methods/passkey/store.js';
-import { sqlDriverOf } from '../../../src/store/index.js';
-import { startServer, type TestServer, type TestServerOptions } from '../../helpers/server.js';
+import { IDENTITY_ALIAS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/http/routes/oauth.js';
+import { SqlPasskeyStore } from '../../src/methods/passkey/store.js';
+import { sqlDriverOf } from '../../src/store/index.js';
+import { startServer, type TestServer, type TestServerOptions } from './server.js';
 
 export async function freePort(): Promise<number> {
   const probe = createServer();

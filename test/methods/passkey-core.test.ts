@@ -3,7 +3,7 @@
 // signature counter shows a copied key, and what a passkey may be called.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { loadConfig, ConfigError } from '../../../src/config.js';
+import { loadConfig, ConfigError } from '../../src/config.js';
 import {
   allowedReturnUrl,
   cleanName,
@@ -12,7 +12,7 @@ import {
   relyingParty,
   returnUrlProblems,
   returnUrlWithRequestId,
-} from '../../../src/methods/passkey/core.js';
+} from '../../src/methods/passkey/core.js';
 
 describe('relying party', () => {
   it('serves a loopback IP public URL as localhost, the only way passkeys work in development', () => {

@@ -3,10 +3,10 @@
 // passkey added beside one that landed meanwhile, and passkeys outliving their identity.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, it } from 'node:test';
-import type { Store } from '../../../src/core/ports.js';
-import { SqlPasskeyStore, type Ceremony, type StoredPasskey } from '../../../src/methods/passkey/store.js';
-import { sqlDriverOf } from '../../../src/store/index.js';
-import { describeEachStore, type OpenedStore } from '../../helpers/stores.js';
+import type { Store } from '../../src/core/ports.js';
+import { SqlPasskeyStore, type Ceremony, type StoredPasskey } from '../../src/methods/passkey/store.js';
+import { sqlDriverOf } from '../../src/store/index.js';
+import { describeEachStore, type OpenedStore } from '../helpers/stores.js';
 
 const T0 = 1_700_000_000_000;
 const TTL_MS = 300_000;
