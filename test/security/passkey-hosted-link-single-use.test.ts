@@ -66,6 +66,15 @@ describeEachDatabase('Hosted passkey link, single use', ({ postgres }) => {
       assert.equal(((await again.json()) as { messages: Array<{ text: string }> }).messages[0]!.text, ERROR_LINK_UNUSABLE);
     }
     assert.deepEqual(await poll(requestId), { requestId, status: 'FAILED', error: ERROR_NOT_ACCEPTED });
+    const trail = (await server.runtime.store.queryAudit({ alias: 'carol', order: 'oldest', limit: 100 })).filter((e) => e.requestId === requestId);
+    assert.deepEqual(
+      trail.map((e) => [e.method, e.operation, e.outcome, e.reason]),
+      [
+        ['passkey', 'send', 'SENT', null],
+        ['passkey', 'verify', 'FAILED', ERROR_NOT_ACCEPTED],
+      ],
+      'the start and the one decision are in the audit trail; the refused second uses decided nothing',
+    );
   });
 
   it('of concurrent answers to one link exactly one is taken', async () => {
