@@ -414,10 +414,15 @@ export interface EventsSettings {
   readonly timeoutMs: number;
 }
 
-/** Passkeys: the relying party from the public URL (a loopback IP becomes localhost), checked origins and return URLs. */
+/** Passkeys: the relying party from the public URL (localhost without one, or for a loopback IP), checked origins and return URLs. */
 function passkeySettings(r: Reader, publicUrl: string, warnings: string[]): PasskeySettings {
   const list = (name: string): string[] => (r.raw(name) ?? '').split(',').map((part) => part.trim()).filter(Boolean);
-  const { party, problems, warnings: found } = relyingParty({ publicUrl, rpId: r.raw('MFA_PASSKEY_RP_ID'), extraOrigins: list('MFA_PASSKEY_ORIGINS') });
+  const { party, problems, warnings: found } = relyingParty({
+    publicUrl,
+    publicUrlSet: r.raw('MFA_PUBLIC_URL') !== undefined,
+    rpId: r.raw('MFA_PASSKEY_RP_ID'),
+    extraOrigins: list('MFA_PASSKEY_ORIGINS'),
+  });
   const returnUrls = list('MFA_PASSKEY_RETURN_URLS');
   for (const problem of [...problems, ...returnUrlProblems(returnUrls)]) r.problem(problem.variable, problem.message);
   warnings.push(...found);

@@ -17,27 +17,35 @@ import {
 describe('relying party', () => {
   it('serves a loopback IP public URL as localhost, the only way passkeys work in development', () => {
     for (const publicUrl of ['http://127.0.0.1:8080', 'http://127.0.0.5:8080', 'http://[::1]:8080']) {
-      const { party, problems, warnings } = relyingParty({ publicUrl, rpId: undefined, extraOrigins: [] });
+      const { party, problems, warnings } = relyingParty({ publicUrlSet: true, publicUrl, rpId: undefined, extraOrigins: [] });
       assert.deepEqual(party, { rpId: 'localhost', pageBase: 'http://localhost:8080', pageOrigin: 'http://localhost:8080', origins: ['http://localhost:8080'] }, publicUrl);
       assert.deepEqual([problems, warnings], [[], []]);
     }
   });
 
+  it('without MFA_PUBLIC_URL (development), claims localhost on the port, whatever MFA_HOST listens on', () => {
+    const { party, warnings } = relyingParty({ publicUrlSet: false, publicUrl: 'http://0.0.0.0:9000', rpId: undefined, extraOrigins: [] });
+    assert.deepEqual([party.rpId, party.pageBase], ['localhost', 'http://localhost:9000']);
+    assert.deepEqual(warnings, []);
+    assert.equal(loadConfig({ MFA_HOST: '192.0.2.1', MFA_PORT: '9000' }).passkey.pageBase, 'http://localhost:9000');
+    assert.deepEqual(loadConfig({ MFA_HOST: '192.0.2.1' }).warnings, []);
+  });
+
   it('takes the host of a named public URL, keeping its path for the pages', () => {
-    const { party, warnings } = relyingParty({ publicUrl: 'https://MFA.example.com/mfa', rpId: undefined, extraOrigins: [] });
+    const { party, warnings } = relyingParty({ publicUrlSet: true, publicUrl: 'https://MFA.example.com/mfa', rpId: undefined, extraOrigins: [] });
     assert.deepEqual(party, { rpId: 'mfa.example.com', pageBase: 'https://mfa.example.com/mfa', pageOrigin: 'https://mfa.example.com', origins: ['https://mfa.example.com'] });
     assert.deepEqual(warnings, []);
   });
 
   it('warns, without refusing, when passkeys cannot work: another IP address, or plain http on a name', () => {
-    assert.match(relyingParty({ publicUrl: 'http://10.1.2.3:8080', rpId: undefined, extraOrigins: [] }).warnings.join(), /IP address 10\.1\.2\.3: passkeys need a domain name/);
-    assert.match(relyingParty({ publicUrl: 'https://[2001:db8::1]', rpId: undefined, extraOrigins: [] }).warnings.join(), /IP address/);
-    assert.match(relyingParty({ publicUrl: 'http://mfa.internal', rpId: undefined, extraOrigins: [] }).warnings.join(), /only on https pages/);
-    assert.deepEqual(relyingParty({ publicUrl: 'http://mfa.localhost:9000', rpId: undefined, extraOrigins: [] }).warnings, []);
+    assert.match(relyingParty({ publicUrlSet: true, publicUrl: 'http://10.1.2.3:8080', rpId: undefined, extraOrigins: [] }).warnings.join(), /IP address 10\.1\.2\.3: passkeys need a domain name/);
+    assert.match(relyingParty({ publicUrlSet: true, publicUrl: 'https://[2001:db8::1]', rpId: undefined, extraOrigins: [] }).warnings.join(), /IP address/);
+    assert.match(relyingParty({ publicUrlSet: true, publicUrl: 'http://mfa.internal', rpId: undefined, extraOrigins: [] }).warnings.join(), /only on https pages/);
+    assert.deepEqual(relyingParty({ publicUrlSet: true, publicUrl: 'http://mfa.localhost:9000', rpId: undefined, extraOrigins: [] }).warnings, []);
   });
 
   it('accepts a parent domain as relying party id, and origins of applications under it', () => {
-    const { party, problems } = relyingParty({ publicUrl: 'https://mfa.example.com', rpId: 'Example.com', extraOrigins: ['https://app.example.com', 'https://example.com:8443/', 'https://app.example.com'] });
+    const { party, problems } = relyingParty({ publicUrlSet: true, publicUrl: 'https://mfa.example.com', rpId: 'Example.com', extraOrigins: ['https://app.example.com', 'https://example.com:8443/', 'https://app.example.com'] });
     assert.deepEqual(problems, []);
     assert.equal(party.rpId, 'example.com');
     assert.deepEqual(party.origins, ['https://mfa.example.com', 'https://app.example.com', 'https://example.com:8443']);
@@ -45,7 +53,7 @@ describe('relying party', () => {
 
   it('refuses a relying party id the pages are not under, an IP address, and origins browsers would refuse', () => {
     const problems = (rpId: string | undefined, extraOrigins: string[] = []) =>
-      relyingParty({ publicUrl: 'https://mfa.example.com', rpId, extraOrigins }).problems.map((p) => `${p.variable}: ${p.message}`);
+      relyingParty({ publicUrlSet: true, publicUrl: 'https://mfa.example.com', rpId, extraOrigins }).problems.map((p) => `${p.variable}: ${p.message}`);
     assert.match(problems('other.com').join(), /MFA_PASSKEY_RP_ID: must be the host of MFA_PUBLIC_URL/);
     assert.match(problems('ample.com').join(), /MFA_PASSKEY_RP_ID/, 'a suffix that is not a parent domain');
     assert.match(problems('10.0.0.1').join(), /MFA_PASSKEY_RP_ID: must be a domain name/);

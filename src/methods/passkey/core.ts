@@ -30,6 +30,8 @@ export interface SettingProblem {
 
 export interface RelyingPartyInput {
   readonly publicUrl: string;
+  /** False when the public URL is the development default built from MFA_HOST and MFA_PORT. */
+  readonly publicUrlSet: boolean;
   /** MFA_PASSKEY_RP_ID, when set. */
   readonly rpId: string | undefined;
   /** MFA_PASSKEY_ORIGINS: applications' own front ends. */
@@ -60,9 +62,10 @@ export function hostFitsRpId(host: string, rpId: string): boolean {
 
 /**
  * The relying party from the public URL. WebAuthn refuses IP addresses as relying party ids, so a
- * public URL on a loopback IP (the development default http://127.0.0.1:8080) is served to browsers as
- * http://localhost:8080, which browsers also treat as a secure context. Any other IP address cannot
- * carry passkeys at all: that is a warning, not a refusal, since the other methods work without them.
+ * public URL on a loopback IP, or none at all (the development default, http://MFA_HOST:MFA_PORT), is
+ * served to browsers as http://localhost:PORT, which browsers also treat as a secure context. A public
+ * URL on any other IP address cannot carry passkeys: that is a warning, not a refusal, since the other
+ * methods work without them.
  */
 export function relyingParty(input: RelyingPartyInput): { party: RelyingParty; problems: SettingProblem[]; warnings: string[] } {
   const problems: SettingProblem[] = [];
@@ -75,7 +78,7 @@ export function relyingParty(input: RelyingPartyInput): { party: RelyingParty; p
     warnings.push(`MFA_PUBLIC_URL (${input.publicUrl}) is not a URL: passkeys assume http://localhost; set MFA_PUBLIC_URL`);
     url = new URL('http://localhost');
   }
-  if (isLoopbackIp(url.hostname)) url.hostname = 'localhost';
+  if (!input.publicUrlSet || isLoopbackIp(url.hostname)) url.hostname = 'localhost';
   const pageHost = url.hostname.toLowerCase();
   const pageBase = url.toString().replace(/\/+$/, '');
   const pageOrigin = url.origin;
