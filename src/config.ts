@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { readTotpSettings, type TotpSettings } from './methods/totp/settings.js';
+import { relyingParty, returnUrlProblems, type PasskeySettings } from './methods/passkey/core.js';
 
 export type Mode = 'development' | 'production';
 export type EmailTransport = 'outbox' | 'smtp' | 'webhook';
@@ -107,6 +108,8 @@ export interface Config {
    * "Where providers may be"). Off: https to public addresses only.
    */
   readonly allowPrivateProviderHosts: boolean;
+  /** Passkeys (docs/passkeys.md): the relying party, derived from the public URL, and the hosted page's limits. */
+  readonly passkey: PasskeySettings;
   /** The events webhook: every audit event POSTed, signed (docs/operations.md, "Events webhook"). Undefined: off. */
   readonly events: EventsSettings | undefined;
   /** GET /metrics (docs/operations.md, "Metrics"). */
@@ -404,6 +407,7 @@ export function loadConfig(env: Source = process.env): Config {
       timeoutMs: r.int('MFA_OKTA_TIMEOUT_MS', 5000, 100, 60_000),
     },
     allowPrivateProviderHosts,
+    passkey: passkeySettings(r, publicUrl, warnings),
     events: eventsSettings(r),
     metrics: { enabled: r.bool('MFA_METRICS_ENABLED', true), processMetrics: r.bool('MFA_METRICS_PROCESS', true) },
     shutdownGraceMs: r.int('MFA_SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
@@ -435,6 +439,28 @@ export interface EventsSettings {
   readonly maxTries: number;
   readonly retryBaseMs: number;
   readonly timeoutMs: number;
+}
+
+/** Passkeys: the relying party from the public URL (localhost without one, or for a loopback IP), checked origins and return URLs. */
+function passkeySettings(r: Reader, publicUrl: string, warnings: string[]): PasskeySettings {
+  const list = (name: string): string[] => (r.raw(name) ?? '').split(',').map((part) => part.trim()).filter(Boolean);
+  const { party, problems, warnings: found } = relyingParty({
+    publicUrl,
+    publicUrlSet: r.raw('MFA_PUBLIC_URL') !== undefined,
+    rpId: r.raw('MFA_PASSKEY_RP_ID'),
+    extraOrigins: list('MFA_PASSKEY_ORIGINS'),
+  });
+  const returnUrls = list('MFA_PASSKEY_RETURN_URLS');
+  for (const problem of [...problems, ...returnUrlProblems(returnUrls)]) r.problem(problem.variable, problem.message);
+  warnings.push(...found);
+  return {
+    ...party,
+    rpName: r.string('MFA_PASSKEY_RP_NAME', 'mfa-controller'),
+    userVerification: r.oneOf('MFA_PASSKEY_USER_VERIFICATION', ['required', 'preferred'], 'required'),
+    ttlSeconds: r.int('MFA_PASSKEY_TTL_SECONDS', 300, 30, 3600),
+    returnUrls,
+    maxPerIdentity: r.int('MFA_PASSKEY_MAX_PER_IDENTITY', 10, 1, 100),
+  };
 }
 
 /** The events webhook needs its URL and its secret together, or neither. */

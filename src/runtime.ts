@@ -43,6 +43,7 @@ import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
 import { databaseFailure } from './startup.js';
+import { passkeyMethod } from './methods/passkey/index.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -318,6 +319,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           sections: standardSections({ store, kbaService, kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
+    // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
+    const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
+    methodRoutes.push(passkey.routes);
 
     const app = await buildApp({
       store,
@@ -333,6 +337,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,
+      pageRoutes: [passkey.pageRoutes],
       failedChecks,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,

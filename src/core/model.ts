@@ -5,7 +5,7 @@ export type DeliveryType = (typeof DELIVERY_TYPES)[number];
 
 export type Channel = 'email' | 'sms' | 'voice';
 
-export const METHODS = ['okta-verify', 'duo-web', 'kba', 'token', 'rsa', 'totp'] as const;
+export const METHODS = ['okta-verify', 'duo-web', 'kba', 'token', 'rsa', 'totp', 'passkey'] as const;
 export type Method = (typeof METHODS)[number];
 
 export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'LOCKOUT' | 'NOT_ENOUGH_DATA';

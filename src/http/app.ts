@@ -36,6 +36,8 @@ export interface AppDeps {
   readonly providers: ProviderRoutesDeps;
   readonly pollers: MfaRoutesDeps['pollers'];
   readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
+  /** Pages and their calls outside the bearer-authenticated API (the hosted passkey page). */
+  readonly pageRoutes?: readonly FastifyPluginAsync[];
   readonly failedChecks: MfaRoutesDeps['failedChecks'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
@@ -115,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Styles and scripts of the pages (src/web); the pages themselves register with their features.
   await app.register(assetRoutes);
   if (deps.portal) await app.register(deps.portal);
+  for (const routes of deps.pageRoutes ?? []) await app.register(routes);
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator, invitations: deps.invitations });
   return app;
 }

@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { officialOperation, officialSpec } from './spec.js';
 import { totpOperations } from '../methods/totp/openapi.js';
+import { PASSKEY_OPERATIONS } from '../methods/passkey/openapi.js';
 
 /** Official operations served so far, by path and HTTP method. */
 export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
@@ -87,6 +88,7 @@ const EXTENSIONS: Record<string, Json> = {
   ),
   // Authenticator apps (docs/totp.md).
   ...totpOperations(),
+  ...PASSKEY_OPERATIONS,
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',

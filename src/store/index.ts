@@ -10,26 +10,21 @@ import { isPostgresUrl } from './url.js';
 
 export { isPostgresUrl };
 
-/** The driver under each store opened here, so parts of the storage with their own interface share its connections. */
-const drivers = new WeakMap<Store, SqlDriver>();
-
 export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
   const driver = isPostgresUrl(databaseUrl)
     ? new PostgresDriver({ connectionString: databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
     : new SqliteDriver(databaseUrl);
-  const store = new SqlStore(driver);
-  drivers.set(store, driver);
-  return store;
+  return new SqlStore(driver);
 }
 
-/** The driver under a store opened by openStore, for a method's own tables (src/methods/<id>/store.ts). */
+/** The SQL driver under a store, for the parts of storage with their own interface (a method's tables, the portal's). */
 export function driverOf(store: Store): SqlDriver {
-  const driver = drivers.get(store);
-  if (!driver) throw new Error('the store was not opened by openStore');
-  return driver;
+  if (store instanceof SqlStore) return store.db;
+  throw new Error('the store has no SQL driver');
 }
 
 /** The self-service portal's storage on the database of `store` (opened by openStore; migrated with it). */
 export function portalStoreOf(store: Store): PortalStore {
   return new SqlPortalStore(driverOf(store));
 }
+

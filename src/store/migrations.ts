@@ -169,7 +169,42 @@ export const MIGRATIONS: readonly Migration[] = [
       )
     `,
   },
-  // 7 (passkeys) comes from its own branch; the runner applies whatever is missing, in order.
+  {
+    version: 7,
+    name: 'passkeys: credentials and their ceremonies',
+    // A credential row holds only public material; a ceremony row is one challenge, answered once
+    // (used_at), and for a hosted verification the keyed hash of its URL's token (src/methods/passkey).
+    sql: `
+      CREATE TABLE passkey_credentials (
+        id TEXT PRIMARY KEY,
+        identity_id TEXT NOT NULL REFERENCES identities (id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        sign_count BIGINT NOT NULL,
+        user_handle TEXT NOT NULL,
+        transports TEXT NOT NULL,
+        device_type TEXT NOT NULL,
+        backed_up INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_used_at BIGINT
+      );
+      CREATE INDEX passkey_credentials_by_identity ON passkey_credentials (identity_id);
+      CREATE TABLE passkey_ceremonies (
+        request_id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        identity_id TEXT REFERENCES identities (id) ON DELETE CASCADE,
+        challenge TEXT NOT NULL,
+        user_handle TEXT,
+        url_hash TEXT UNIQUE,
+        return_url TEXT,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+      );
+      CREATE INDEX passkey_ceremonies_by_expiry ON passkey_ceremonies (expires_at)
+    `,
+  },
   {
     version: 8,
     name: 'self-service portal: invitations and sessions',

@@ -138,7 +138,8 @@ export class SqlStore implements Store {
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
 
-  constructor(private readonly db: SqlDriver) {
+  /** Read by the methods' own slices of storage (src/store/index.ts driverOf). */
+  constructor(readonly db: SqlDriver) {
     this.kind = db.dialect;
     this.wrongGuesses = new WrongGuessBatch(db);
     this.counterHits = new CounterHits(db);

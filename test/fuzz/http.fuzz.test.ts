@@ -688,6 +688,23 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return json('valid', obj({ userId: rng.pick(['fuzz@example.com', 'will.albin@example.com', 'nobody@example.com']) }));
     case 'POST /mfa/rsa/verify':
       return json('valid', rng.chance(0.5) ? obj({ userId: alias(), method: 'SECURID', tokencode: String(rng.int(1e8)).padStart(8, '0') }) : obj({ userId: alias(), method: 'APPROVE' }));
+    case 'POST /mfa/passkey/registration/options':
+    case 'POST /mfa/passkey/authentication/options':
+      return json('valid', obj({ userAlias: alias() }));
+    case 'POST /mfa/passkey/start':
+      return json('valid', rng.chance(0.5) ? obj({ userAlias: alias() }) : obj({ userAlias: alias(), returnUrl: rng.pick(['https://app.example.com/back', '//evil.example', hostileString(rng)]) }));
+    case 'POST /mfa/passkey/authenticate':
+      return json('valid', obj({ requestId: world.requestIds.length > 0 && rng.chance(0.5) ? rng.pick(world.requestIds) : rng.hex(16), response: webauthnResponse(rng, 'assertion') }));
+    case 'POST /mfa/passkey/registration/verify':
+      return json('valid', obj({ requestId: rng.hex(16), response: webauthnResponse(rng, 'attestation'), name: rng.pick(['Laptop', hostileString(rng)]) }));
+    case 'POST /mfa/passkey/credentials/rename':
+      return json('valid', obj({ credentialId: rng.bytes(16).toString('base64url'), name: hostileString(rng) }));
+    case 'POST /mfa/passkey/credentials/remove':
+      return json('valid', obj({ credentialId: rng.bytes(16).toString('base64url') }));
+    case 'POST /passkey/verify/options':
+      return json('valid', obj({ token: rng.bytes(32).toString('base64url') }));
+    case 'POST /passkey/verify/complete':
+      return json('valid', obj({ token: rng.bytes(32).toString('base64url'), response: webauthnResponse(rng, 'assertion') }));
     case 'PUT /mfa/okta-verify/config':
     case 'PUT /mfa/duo-web/config':
     case 'PUT /mfa/rsa/config':
@@ -750,6 +767,17 @@ function portalHeaders(rng: Rng, world: World): { label: string; headers: Array<
   ])();
   if (origin[1] !== undefined) headers.push(['origin', origin[1]]);
   return { label: `${cookie[0]}, ${origin[0]}`, headers };
+}
+
+/** A WebAuthn answer of the right shape whose parts are random bytes (or, now and then, hostile text). */
+function webauthnResponse(rng: Rng, kind: 'assertion' | 'attestation'): Obj {
+  const part = (size: number): J => (rng.chance(0.1) ? hostileString(rng) : rng.bytes(size).toString('base64url'));
+  const id = rng.bytes(rng.between(1, 64)).toString('base64url');
+  const response =
+    kind === 'assertion'
+      ? obj({ clientDataJSON: part(120), authenticatorData: part(37), signature: part(70), userHandle: part(32) })
+      : obj({ clientDataJSON: part(120), attestationObject: part(200), transports: ['internal', 'hybrid'] });
+  return obj({ id, rawId: rng.chance(0.9) ? id : part(16), type: 'public-key', response, clientExtensionResults: obj({}) });
 }
 
 function deep(rng: Rng, levels: number): string {

@@ -43,6 +43,8 @@ export interface TestServerOptions {
   readonly shareWith?: TestServer;
   /** pino options for the service's log (a `stream` key captures it); silent when absent. */
   readonly logger?: Record<string, unknown>;
+  /** Listen on this port instead of any free one (a page test that sets MFA_PUBLIC_URL to it). */
+  readonly port?: number;
 }
 
 export async function startServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -69,7 +71,7 @@ export async function startServer(options: TestServerOptions = {}): Promise<Test
     ...(options.sender ? { sender: options.sender } : {}),
     ...(schema ? { schema } : {}),
   });
-  const address = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = await runtime.app.listen({ host: '127.0.0.1', port: options.port ?? 0 });
   const server: TestServer = {
     baseUrl: address,
     dataDir,

@@ -106,7 +106,7 @@ describe('request validation against the official schemas', () => {
 
       it('refuses an unknown {method} in /mfa/{method}/poll', async () => {
         const answer = await request(server, 'POST', `${prefix}/mfa/sms/poll`, { token, contentType: 'application/json', body: JSON.stringify({ requestId: 'f'.repeat(32) }) });
-        assertInvalid(answer, ['params.method: must be one of okta-verify, duo-web, kba, token, rsa, totp']);
+        assertInvalid(answer, ['params.method: must be one of okta-verify, duo-web, kba, token, rsa, totp, passkey']);
         const known = await request(server, 'POST', `${prefix}/mfa/token/poll`, { token, contentType: 'application/json', body: JSON.stringify({ requestId: 'f'.repeat(32) }) });
         assert.equal(known.status, 200, known.text);
       });

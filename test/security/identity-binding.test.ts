@@ -1,8 +1,9 @@
 // Defends identity binding (docs/security.md): a token acting for an identity (a personal client's, or one
 // from token exchange) acting for another person. Threats: sending tokens to, guessing tokens of, or
-// verifying Duo/Okta/RSA for any other alias; enrolling or checking another's authenticator app (more in
-// totp-identity-binding.test.ts); polling another identity's verification; rewriting the provider configuration or administering with sp:scopes:all; and reaching a later identity that was
-// given the alias of a deleted one.
+// verifying Duo/Okta/RSA/passkeys for, or adding a passkey to, any other alias; enrolling or checking
+// another's authenticator app (more in totp-identity-binding.test.ts); polling another identity's
+// verification; rewriting the provider configuration or administering with sp:scopes:all; and reaching
+// a later identity that was given the alias of a deleted one.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { createClient } from '../../src/auth/clients.js';
@@ -23,6 +24,9 @@ const USER_NAMING_CALLS: ReadonlyArray<{ path: string; body: (user: string) => R
   { path: '/mfa/totp/enrol', body: (user) => ({ userAlias: user }) },
   { path: '/mfa/totp/confirm', body: (user) => ({ userAlias: user, totpCode: '123456' }) },
   { path: '/mfa/totp/authenticate', body: (user) => ({ userAlias: user, totpCode: '123456' }) },
+  { path: '/mfa/passkey/registration/options', body: (user) => ({ userAlias: user }) },
+  { path: '/mfa/passkey/authentication/options', body: (user) => ({ userAlias: user }) },
+  { path: '/mfa/passkey/start', body: (user) => ({ userAlias: user }) },
 ];
 
 async function tokenFor(server: TestServer, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {

@@ -1,6 +1,6 @@
 // The MFA Controller API, registered once under /v3 and once under /beta.
 import type { FastifyPluginAsync } from 'fastify';
-import type { DeliveryType, Method } from '../../core/model.js';
+import { METHODS, type DeliveryType, type Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { pollVerification, type ProviderPoller } from '../../services/poll.js';
 import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
@@ -33,7 +33,7 @@ export const REQUEST_ID_HEADER = 'x-mfa-request-id';
 const METHOD_PARAM = {
   type: 'object',
   required: ['method'],
-  properties: { method: { type: 'string', enum: ['okta-verify', 'duo-web', 'kba', 'token', 'rsa', 'totp'] } },
+  properties: { method: { type: 'string', enum: [...METHODS] } },
 } as const;
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
