@@ -98,11 +98,11 @@ describeEachDatabase('Hosted passkey link, single use', ({ postgres }) => {
     for (const bad of ['short', 'A'.repeat(44), `${'A'.repeat(42)}=`]) assert.equal((await page('options', { token: bad })).status, 400, bad);
   });
 
-  it('the page is strict: no caching, no referrer, no framing, scripts only from the service', async () => {
+  it('the page is strict: no caching, no referrer leaving the service, no framing, scripts only from the service', async () => {
     const response = await fetch(`${server.baseUrl}/passkey/verify`);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('cache-control'), 'no-store');
-    assert.equal(response.headers.get('referrer-policy'), 'no-referrer');
+    assert.equal(response.headers.get('referrer-policy'), 'same-origin');
     assert.equal(response.headers.get('x-frame-options'), 'DENY');
     assert.match(response.headers.get('content-security-policy') ?? '', /script-src 'self'.*frame-ancestors 'none'/);
     const html = await response.text();
