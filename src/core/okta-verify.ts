@@ -1,7 +1,7 @@
 // Decisions of the Okta Verify push method, as pure functions over values and the current time: which
 // factor to push to, what a transaction result means for the verification, how long a push lives.
 import { isIP } from 'node:net';
-import type { StatusView } from './token-rules.js';
+import type { StatusView } from './verification.js';
 
 /** A push nobody answers is given up after this long when Okta does not say (its own default, 300 s). */
 export const DEFAULT_PUSH_TTL_MS = 300_000;

@@ -3,7 +3,7 @@
 // SailPoint status each answer means. No I/O here; the client and the service do the calling.
 import type { VerificationStatus } from './model.js';
 import { safeProviderCode } from './provider-network.js';
-import type { StatusView } from './token-rules.js';
+import type { StatusView } from './verification.js';
 
 /** attemptResponseCode and methodResponseCode share this vocabulary. */
 export const RSA_RESPONSE_CODES = ['SUCCESS', 'FAIL', 'ERROR', 'CHALLENGE', 'IN_PROCESS'] as const;

@@ -1,6 +1,6 @@
 // What an operator does for one person by hand (from the command line): end their lockouts, or clear
 // their security answers so they enrol again. Each action is one audit event, as a decision is.
-import type { AuditSink, Clock, Store } from '../core/ports.js';
+import type { AuditSink, Clock, IdentityStore, KbaStore, LockoutStore } from '../core/ports.js';
 import type { Method } from '../core/model.js';
 
 /** The client id operator actions are recorded under: they come from no API client. */
@@ -12,7 +12,7 @@ export interface UnlockResult {
 }
 
 export class OperatorActions {
-  constructor(private readonly deps: { readonly store: Store; readonly clock: Clock; readonly audit: AuditSink }) {}
+  constructor(private readonly deps: { readonly store: Pick<IdentityStore, 'findIdentity'> & Pick<KbaStore, 'listAnswers' | 'replaceAnswers'> & Pick<LockoutStore, 'lockedUntil' | 'clearFailures'>; readonly clock: Clock; readonly audit: AuditSink }) {}
 
   /**
    * Forgets the alias's failures and ends its token and KBA lockouts. Lockouts are kept per alias

@@ -1,7 +1,7 @@
 // Provider configurations: sealed at rest, shown masked, tested against the provider itself.
 import type { Sealer } from '../auth/seal.js';
 import { badRequest } from '../core/errors.js';
-import type { Clock, Store } from '../core/ports.js';
+import type { Clock, ProviderConfigStore } from '../core/ports.js';
 import { STRICT_PROVIDER_NETWORK, type ProviderNetworkPolicy } from '../core/provider-network.js';
 import {
   applyConfigInput,
@@ -32,7 +32,7 @@ export interface ProviderConfigsOptions {
 
 export class ProviderConfigs {
   constructor(
-    private readonly store: Store,
+    private readonly store: ProviderConfigStore,
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly options: ProviderConfigsOptions = {},

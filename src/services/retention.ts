@@ -2,7 +2,7 @@
 // lockout rows whose window and lock have passed, rate counters of past windows, old audit events.
 // The store deletes in small batches; on PostgreSQL one process of many does it at a time.
 import type { Logger } from 'pino';
-import type { Clock, PruneResult, RetentionPolicy, Store } from '../core/ports.js';
+import type { Clock, PruneResult, RetentionPolicy, StoreMaintenance } from '../core/ports.js';
 
 const DAY_MS = 86_400_000;
 
@@ -44,7 +44,7 @@ export class Pruner {
   private stopped = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<StoreMaintenance, 'prune'>,
     private readonly clock: Clock,
     private readonly settings: RetentionSettings,
     private readonly logger: Pick<Logger, 'info' | 'warn'>,

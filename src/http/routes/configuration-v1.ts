@@ -5,10 +5,10 @@
 // and no RSA (this service's extension stays under /v3 and /beta).
 import type { FastifyPluginAsync } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
-import type { KbaService } from '../../services/kba.js';
+import type { KbaService } from '../../methods/kba/service.js';
 import type { Store } from '../../core/ports.js';
 import { bearerAuth, identityBinding } from '../auth.js';
-import { kbaConfigRoutes } from './kba-config.js';
+import { kbaConfigRoutes } from '../../methods/kba/routes.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface ConfigurationV1RoutesDeps {

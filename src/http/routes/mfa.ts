@@ -2,15 +2,15 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { DeliveryType, Method } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
-import { pollVerification, type ProviderPoller } from '../../services/poll.js';
-import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
-import type { TokenService } from '../../services/token.js';
+import { pollVerification, type ProviderPoller } from '../../methods/poll.js';
+import type { KbaAnswerItem, KbaService } from '../../methods/kba/service.js';
+import type { TokenService } from '../../methods/token/service.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { actingIdentityOf, bearerAuth, identityBinding, principalOf } from '../auth.js';
 import { boundUserFields, failedCheckGate } from '../bounds.js';
 import type { FailedCheckLimit } from '../../services/failed-checks.js';
 import { schemaOf } from '../spec.js';
-import { ANSWERS_BODY, kbaConfigRoutes } from './kba-config.js';
+import { ANSWERS_BODY, kbaConfigRoutes } from '../../methods/kba/routes.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface MfaRoutesDeps {

@@ -2,9 +2,9 @@
 // identity sees it) and POST {base}/kba/config/answers (enrolment). Registered under /v3 and /beta at
 // /mfa, and at /mfa/v1 for the versioned MFA Configuration API; inside an authenticated context.
 import type { FastifyPluginAsync } from 'fastify';
-import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
-import { actingIdentityOf, principalOf } from '../auth.js';
-import { schemaOf } from '../spec.js';
+import type { KbaAnswerItem, KbaService } from './service.js';
+import { actingIdentityOf, principalOf } from '../../http/auth.js';
+import { schemaOf } from '../../http/spec.js';
 
 export interface KbaConfigRoutesOptions {
   readonly kbaService: KbaService;

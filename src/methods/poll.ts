@@ -1,7 +1,7 @@
 // POST /mfa/{method}/poll: where a verification stands, for the client that started it.
 import type { Method, Verification } from '../core/model.js';
 import type { Clock, Store } from '../core/ports.js';
-import { UNKNOWN_REQUEST, statusAt, type StatusView } from '../core/token-rules.js';
+import { UNKNOWN_REQUEST, statusAt, type StatusView } from '../core/verification.js';
 
 /** Asks a provider where a pending verification of its method stands (Okta, RSA), recording the outcome. */
 export type ProviderPoller = (v: Verification) => Promise<StatusView>;

@@ -1,11 +1,11 @@
 // The RSA SecurID method: starts a verification (push approval, answered later by polling; or a
 // tokencode, decided at once), polls a pending push, and tests a configuration. Outcomes follow NOTES §3's
 // mapping (src/core/rsa.ts); provider failures become FAILED answers, never a 500.
-import { recordDecided } from './decided.js';
-import type { Verification, VerificationStatus } from '../core/model.js';
-import { auditOutcome } from '../core/audit.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
+import { recordDecided } from '../lifecycle.js';
+import type { Verification, VerificationStatus } from '../../core/model.js';
+import { auditOutcome } from '../../core/audit.js';
+import type { AuditSink, Clock, Store } from '../../core/ports.js';
+import type { ProviderConfig } from '../../core/provider-config.js';
 import {
   RSA_APPROVE,
   RSA_ERROR_BAD_STATE,
@@ -23,13 +23,13 @@ import {
   type RsaAuthnResponse,
   type RsaPushState,
   type RsaStartMethod,
-} from '../core/rsa.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
-import type { StatusView } from '../core/token-rules.js';
-import { ProviderError, ProviderGateway, type GatewayLogger } from '../providers/gateway.js';
-import type { ProviderFetch } from '../providers/http.js';
-import { RsaClient } from '../providers/rsa/client.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+} from '../../core/rsa.js';
+import { generateId, type RandomBytes } from '../../core/secrets.js';
+import type { StatusView } from '../../core/verification.js';
+import { ProviderError, ProviderGateway, type GatewayLogger } from '../../providers/gateway.js';
+import type { ProviderFetch } from '../../providers/http.js';
+import { RsaClient } from '../../providers/rsa/client.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
 
 export interface RsaStartInput {
   readonly userId: string;

@@ -1,14 +1,14 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
-import { recordDecided } from './decided.js';
-import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
-import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
-import { decideFactorChange } from '../core/factor-change.js';
-import { METHODS, type Identity, type VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, RateCounter, Store } from '../core/ports.js';
-import type { RandomBytes } from '../core/secrets.js';
+import { recordDecided } from '../lifecycle.js';
+import { ServiceError, badRequest, forbidden, rateLimited } from '../../core/errors.js';
+import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../../core/kba.js';
+import { decideFactorChange } from '../../core/factor-change.js';
+import { METHODS, type Identity, type VerificationStatus } from '../../core/model.js';
+import type { AuditSink, Clock, RateCounter, Store } from '../../core/ports.js';
+import type { RandomBytes } from '../../core/secrets.js';
 import type { AnswerHasher } from './answer-hasher.js';
-import { enforceLimits } from './rate-limits.js';
+import { enforceLimits } from '../../services/rate-limits.js';
 
 export interface KbaAnswerItem {
   readonly id: string;

@@ -1,14 +1,14 @@
 // Duo Web v2: checks the signed response the Duo prompt gave back, signs requests for the prompt, and
 // tests the configured keys against Duo's Auth API. See docs/duo.md.
-import { recordDecided } from './decided.js';
-import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../core/duo-web.js';
-import type { Identity, VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
-import { badRequest, notFound } from '../core/errors.js';
-import { constantTimeEqual, keyedHash, type RandomBytes } from '../core/secrets.js';
-import type { DuoAuthApi } from '../providers/duo/auth-api.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+import { recordDecided } from '../lifecycle.js';
+import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../../core/duo-web.js';
+import type { Identity, VerificationStatus } from '../../core/model.js';
+import type { AuditSink, Clock, Store } from '../../core/ports.js';
+import type { ProviderConfig } from '../../core/provider-config.js';
+import { badRequest, notFound } from '../../core/errors.js';
+import { constantTimeEqual, keyedHash, type RandomBytes } from '../../core/secrets.js';
+import type { DuoAuthApi } from '../../providers/duo/auth-api.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
 
 /** One answer for a bad signature, an expired response, another user's response and an unknown alias. */
 export const ERROR_DUO_INVALID = 'The Duo response is not valid for this user.';

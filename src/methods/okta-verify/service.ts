@@ -1,7 +1,7 @@
 // The Okta Verify push method: starts a push through Okta's Factors API, answers polls from Okta's
 // transaction status without multiplying calls to Okta, and tests a configuration.
-import { badRequest, rateLimited } from '../core/errors.js';
-import type { Verification, VerificationStatus } from '../core/model.js';
+import { badRequest, rateLimited } from '../../core/errors.js';
+import type { Verification, VerificationStatus } from '../../core/model.js';
 import {
   ERROR_MISSING_FORWARDING,
   ERROR_NO_OKTA_USER,
@@ -17,16 +17,16 @@ import {
   pushedUserCounterKey,
   resultStatus,
   retryAfterSeconds,
-} from '../core/okta-verify.js';
-import { auditOutcome } from '../core/audit.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
-import { statusAt, type StatusView } from '../core/token-rules.js';
-import { ProviderError, type ProviderGateway } from '../providers/gateway.js';
-import type { ProviderFetch } from '../providers/http.js';
-import { OktaClient } from '../providers/okta/client.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+} from '../../core/okta-verify.js';
+import { auditOutcome } from '../../core/audit.js';
+import type { AuditSink, Clock, Store } from '../../core/ports.js';
+import type { ProviderConfig } from '../../core/provider-config.js';
+import { generateId, type RandomBytes } from '../../core/secrets.js';
+import { statusAt, type StatusView } from '../../core/verification.js';
+import { ProviderError, type ProviderGateway } from '../../providers/gateway.js';
+import type { ProviderFetch } from '../../providers/http.js';
+import { OktaClient } from '../../providers/okta/client.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
 
 export interface OktaSettings {
   /** Pushes one Okta login may be sent within the window (push-bombing cap). */
