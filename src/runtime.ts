@@ -36,6 +36,7 @@ import { Metrics } from './http/metrics.js';
 import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
+import { FactorChangeRule } from './services/factor-change.js';
 import { databaseFailure } from './startup.js';
 
 export interface Runtime {
@@ -206,7 +207,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       hasher,
       policy: config.kba,
       defaultLocale: config.delivery.defaultLocale,
-      factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
+      factorChange: new FactorChangeRule({ store, clock, windowMs: config.factorChangeWindowSeconds * 1000, lockoutMethods: ['token', 'kba'] }),
       audit,
     });
 

@@ -43,7 +43,7 @@ export interface DecidedInput {
   readonly method: Method;
   readonly subject: string;
   readonly clientId: string;
-  readonly status: Exclude<VerificationStatus, 'PENDING'>;
+  readonly status: VerificationStatus;
   readonly error: string | null;
   /** A keyed fingerprint of what was checked (Duo's response), never a secret. */
   readonly secretHash?: string | null;
