@@ -5,9 +5,8 @@ import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
-import type { KbaService } from '../methods/kba/service.js';
+import type { BuiltMethod } from '../methods/method.js';
 import type { OperatorActions } from '../services/operator.js';
-import type { TokenService } from '../methods/token/service.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -25,11 +24,10 @@ export interface AppDeps {
   readonly tokens: AccessTokens;
   /** What operators do for one person by hand (unlock, KBA reset), audited. */
   readonly operator: OperatorActions;
-  readonly tokenService: TokenService;
-  readonly kbaService: KbaService;
+  /** Every method as its descriptor built it (src/methods): its routes and its poller. */
+  readonly methods: readonly BuiltMethod[];
   readonly providers: ProviderRoutesDeps;
   readonly pollers: MfaRoutesDeps['pollers'];
-  readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
   readonly failedChecks: MfaRoutesDeps['failedChecks'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
@@ -103,9 +101,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
   for (const prefix of ['/v3', '/beta']) {
-    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, providers: deps.providers, methods: deps.methods, pollers: deps.pollers, failedChecks: deps.failedChecks });
   }
-  await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
+  await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, providers: deps.providers, methods: deps.methods });
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator });
   return app;
 }

@@ -12,7 +12,7 @@ import {
   type ProviderConfig,
   type ProviderConfigInput,
   type ProviderMethod,
-} from '../core/provider-config.js';
+} from '../methods/provider-config.js';
 
 /** What `GET /mfa/{method}/test` reports. */
 export type ProviderTestResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };

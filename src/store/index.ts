@@ -1,5 +1,4 @@
 // Chooses the database from the configured URL: postgres:// uses PostgreSQL, anything else is a SQLite file.
-import type { Store } from '../core/ports.js';
 import { PostgresDriver } from './postgres.js';
 import { SqlStore } from './sql-store.js';
 import { SqliteDriver } from './sqlite.js';
@@ -7,7 +6,7 @@ import { isPostgresUrl } from './url.js';
 
 export { isPostgresUrl };
 
-export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
+export function openStore(databaseUrl: string, options: { schema?: string } = {}): SqlStore {
   const driver = isPostgresUrl(databaseUrl)
     ? new PostgresDriver({ connectionString: databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
     : new SqliteDriver(databaseUrl);

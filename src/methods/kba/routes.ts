@@ -1,6 +1,7 @@
-// The security-question configuration calls of an identity: GET {base}/kba/config (the catalog as the
-// identity sees it) and POST {base}/kba/config/answers (enrolment). Registered under /v3 and /beta at
-// /mfa, and at /mfa/v1 for the versioned MFA Configuration API; inside an authenticated context.
+// The security-question calls: the configuration calls of an identity, GET {base}/kba/config (the catalog
+// as the identity sees it) and POST {base}/kba/config/answers (enrolment), registered under /v3 and /beta
+// at /mfa and at /mfa/v1 for the versioned MFA Configuration API; and POST /mfa/kba/authenticate, the
+// check, under /v3 and /beta. Each inside an authenticated context.
 import type { FastifyPluginAsync } from 'fastify';
 import type { KbaAnswerItem, KbaService } from './service.js';
 import { actingIdentityOf, principalOf } from '../../http/auth.js';
@@ -13,6 +14,31 @@ export interface KbaConfigRoutesOptions {
 }
 
 export const ANSWERS_BODY = { type: 'array', items: schemaOf('KbaAnswerRequestItem') };
+
+/** The request id of a KBA check travels in this header: the spec's KbaAuthResponse has no field for it. */
+export const REQUEST_ID_HEADER = 'x-mfa-request-id';
+
+/** Every KBA call under /v3 and /beta: the configuration calls at /mfa and the check. */
+export function kbaRoutes(kbaService: KbaService): FastifyPluginAsync {
+  return async (app) => {
+    await app.register(kbaConfigRoutes, { kbaService });
+
+    app.post<{ Body: KbaAnswerItem[] }>(
+      '/mfa/kba/authenticate',
+      {
+        config: { scopes: ['idn:mfa-kba:authenticate'], limitsFailedChecks: true },
+        schema: { body: ANSWERS_BODY, response: { 200: schemaOf('KbaAuthResponse') } },
+      },
+      async (request, reply) => {
+        const principal = principalOf(request);
+        const identity = actingIdentityOf(request);
+        const { requestId, ...answer } = await kbaService.authenticate(identity, principal.clientId, request.body);
+        reply.header(REQUEST_ID_HEADER, requestId);
+        return answer;
+      },
+    );
+  };
+}
 
 export const kbaConfigRoutes: FastifyPluginAsync<KbaConfigRoutesOptions> = async (app, deps) => {
   const base = deps.base ?? '/mfa';

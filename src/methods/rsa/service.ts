@@ -24,7 +24,7 @@ import {
 } from '../../core/rsa.js';
 import type { RandomBytes } from '../../core/secrets.js';
 import type { StatusView, VerificationResponse } from '../../core/verification.js';
-import { ProviderError, ProviderGateway, type GatewayLogger } from '../../providers/gateway.js';
+import { ProviderError, type GatewayLogger, type ProviderGateway } from '../../providers/gateway.js';
 import type { ProviderFetch } from '../../providers/http.js';
 import { RsaClient } from '../../providers/rsa/client.js';
 import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
@@ -212,9 +212,4 @@ export class RsaService {
     }
     return { ok: true };
   };
-}
-
-/** The gateway every RSA call goes through. */
-export function rsaGateway(clock: Clock, logger?: GatewayLogger, options?: ConstructorParameters<typeof ProviderGateway>[2]): ProviderGateway {
-  return new ProviderGateway('RSA SecurID', clock, options, logger);
 }

@@ -4,7 +4,7 @@ import { normalizedAddress } from '../../core/addresses.js';
 import { rateLimited } from '../../core/errors.js';
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../../core/model.js';
 import { auditOutcome, type AuditOutcome } from '../../core/audit.js';
-import type { AuditSink, Clock, Message, RateCounter, Sender, Store } from '../../core/ports.js';
+import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
 import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import {
   ERROR_LOCKED,
@@ -32,7 +32,7 @@ export interface ComposeInput {
 }
 
 export interface TokenServiceDeps {
-  readonly store: Store;
+  readonly store: TokenStore & Pick<IdentityStore, 'findIdentity'> & Pick<VerificationStore, 'findVerification' | 'completeVerification'> & Pick<LockoutStore, 'lock' | 'clearFailures'>;
   readonly sender: Sender;
   readonly counter: RateCounter;
   readonly clock: Clock;
