@@ -54,8 +54,9 @@ export const kba = defineMethod({
   },
 });
 
-/** Answers to most of the test's questions: the enrolled one ('right') or any text. */
+/** Answers to all of the test's questions or all but one: the enrolled answer ('right') or any text. */
 function answers(source: ExampleSource): unknown {
-  const ids = source.questionIds().filter(() => source.chance(0.8));
-  return ids.map((id) => ({ id, answer: source.chance(0.5) ? 'right' : source.text() }));
+  const ids = source.questionIds();
+  const left = source.chance(0.5) ? source.pick(ids) : undefined;
+  return ids.filter((id) => id !== left).map((id) => ({ id, answer: source.chance(0.5) ? 'right' : source.text() }));
 }
