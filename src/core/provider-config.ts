@@ -5,6 +5,10 @@
 // (src/methods/<id>/provider.ts); src/methods/provider-config.ts applies each method's own.
 import { providerUrlProblem, type ProviderNetworkPolicy, STRICT_PROVIDER_NETWORK } from './provider-network.js';
 
+/** The reason a method nobody configured cannot be used (the answer of verify, test and delete alike). */
+export const errorNotConfigured = (method: string): string => `MFA method ${method} is not configured.`;
+export const ERROR_METHOD_DISABLED = 'MFA Method is disabled.';
+
 export interface ProviderConfig {
   readonly method: string;
   readonly enabled: boolean;

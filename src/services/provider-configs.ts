@@ -3,6 +3,7 @@ import type { Sealer } from '../auth/seal.js';
 import { badRequest } from '../core/errors.js';
 import type { Clock, ProviderConfigStore } from '../core/ports.js';
 import { STRICT_PROVIDER_NETWORK, type ProviderNetworkPolicy } from '../core/provider-network.js';
+import { ERROR_METHOD_DISABLED, errorNotConfigured } from '../core/provider-config.js';
 import {
   applyConfigInput,
   joinSecrets,
@@ -82,8 +83,8 @@ export class ProviderConfigs {
   /** The configuration if the method can be used now, else the reason it cannot. */
   async usable(method: ProviderMethod): Promise<ProviderConfig | string> {
     const config = await this.get(method);
-    if (!config) return `MFA method ${method} is not configured.`;
-    if (!config.enabled) return 'MFA Method is disabled.';
+    if (!config) return errorNotConfigured(method);
+    if (!config.enabled) return ERROR_METHOD_DISABLED;
     return config;
   }
 }

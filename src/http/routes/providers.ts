@@ -4,7 +4,7 @@
 // versioned MFA Configuration API v1 registers the same handlers under /mfa/v1 (routes/configuration-v1.ts).
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../core/errors.js';
-import type { ProviderConfigInput } from '../../core/provider-config.js';
+import { errorNotConfigured, type ProviderConfigInput } from '../../core/provider-config.js';
 import { PROVIDER_METHODS, providerMethodsInSpecOrder, providerOf, type ProviderMethod } from '../../methods/index.js';
 import type { ProviderConfigs, ProviderTester } from '../../services/provider-configs.js';
 import { schemaOf } from '../spec.js';
@@ -68,7 +68,7 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (
     { config: { scopes: MANAGE }, schema: { params, response: { 200: schemaOf('MfaOktaConfig') } } },
     async (request) => {
       const removed = await deps.configs.delete(request.params.method);
-      if (!removed) throw notFound(`MFA method ${request.params.method} is not configured.`);
+      if (!removed) throw notFound(errorNotConfigured(request.params.method));
       return removed;
     },
   );

@@ -3,7 +3,7 @@
 import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../../core/duo-web.js';
 import type { Identity, VerificationStatus } from '../../core/model.js';
 import type { AuditSink, Clock, CounterStore, IdentityStore } from '../../core/ports.js';
-import type { ProviderConfig } from '../../core/provider-config.js';
+import { errorNotConfigured, type ProviderConfig } from '../../core/provider-config.js';
 import { badRequest, notFound } from '../../core/errors.js';
 import { constantTimeEqual, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import type { DuoAuthApi } from '../../providers/duo/auth-api.js';
@@ -14,6 +14,7 @@ import { VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
 /** One answer for a bad signature, an expired response, another user's response and an unknown alias. */
 export const ERROR_DUO_INVALID = 'The Duo response is not valid for this user.';
 export const ERROR_DUO_REPLAYED = 'This Duo response was already used.';
+const ERROR_DUO_NOT_CONFIGURED = errorNotConfigured('duo-web');
 
 /** Compared against when the alias has no Duo username, so both paths do the same work. */
 const NOBODY = '\u0000no-duo-user\u0000';
@@ -61,7 +62,7 @@ export class DuoService {
     const usable = await configs.usable('duo-web');
     const keys = typeof usable === 'string' ? undefined : keysOf(usable);
     if (typeof usable === 'string' || !keys) {
-      return this.decide(clientId, userId, null, 'FAILED', typeof usable === 'string' ? usable : 'MFA method duo-web is not configured.');
+      return this.decide(clientId, userId, null, 'FAILED', typeof usable === 'string' ? usable : ERROR_DUO_NOT_CONFIGURED);
     }
 
     const identity = await this.identityFor(userId);
@@ -94,7 +95,7 @@ export class DuoService {
     const usable = await this.deps.configs.usable('duo-web');
     if (typeof usable === 'string') throw badRequest(usable);
     const keys = keysOf(usable);
-    if (!keys) throw badRequest('MFA method duo-web is not configured.');
+    if (!keys) throw badRequest(ERROR_DUO_NOT_CONFIGURED);
     const identity = await this.identityFor(userId);
     const duoUser = identity?.status === 'active' ? identity.attributes[keys.identityAttribute] : undefined;
     if (!duoUser) throw notFound('No active identity with a Duo username for this userId.');
@@ -106,7 +107,7 @@ export class DuoService {
   /** GET /mfa/duo-web/test: Duo's `/auth/v2/check` with the configured host and keys. */
   readonly test = async (config: ProviderConfig): Promise<ProviderTestResult> => {
     const keys = keysOf(config);
-    if (!keys) return { ok: false, reason: 'MFA method duo-web is not configured.' };
+    if (!keys) return { ok: false, reason: ERROR_DUO_NOT_CONFIGURED };
     return this.deps.authApi.check({ host: keys.host, ikey: keys.ikey, skey: keys.skey });
   };
 

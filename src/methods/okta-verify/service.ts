@@ -3,11 +3,11 @@
 import { badRequest, rateLimited } from '../../core/errors.js';
 import type { Verification } from '../../core/model.js';
 import {
-  ERROR_MISSING_FORWARDING,
-  ERROR_NO_OKTA_USER,
-  ERROR_NO_PUSH_FACTOR,
+  ERROR_OKTA_MISSING_FORWARDING,
+  ERROR_OKTA_NO_USER,
+  ERROR_OKTA_NO_PUSH_FACTOR,
   ERROR_OKTA_RATE_LIMITED,
-  ERROR_TRANSACTION_GONE,
+  ERROR_OKTA_TRANSACTION_GONE,
   decodePushState,
   encodePushState,
   forwardedAddress,
@@ -79,7 +79,7 @@ export class OktaVerifyService {
   async verify(clientId: string, userId: string, forwarding: string | string[] | undefined): Promise<OktaVerifyAnswer> {
     const { clock, settings } = this.deps;
     const address = forwardedAddress(forwarding);
-    if (!address) throw badRequest(ERROR_MISSING_FORWARDING);
+    if (!address) throw badRequest(ERROR_OKTA_MISSING_FORWARDING);
     const login = userId.trim();
     if (!login) throw badRequest('The request is not valid.', ['body.userId: must not be empty']);
 
@@ -93,7 +93,7 @@ export class OktaVerifyService {
     try {
       const user = await client.getUser(login);
       const factor = pickPushFactor(await client.listFactors(user.id));
-      if (!factor) return this.failed(clientId, login, ERROR_NO_PUSH_FACTOR);
+      if (!factor) return this.failed(clientId, login, ERROR_OKTA_NO_PUSH_FACTOR);
       // The cap that stops push bombing: Okta resolves a login, its short name and the user id alike.
       await this.countPush(pushedUserCounterKey(user.id));
       const transaction = await client.verifyFactor(user.id, factor.id, {
@@ -104,7 +104,7 @@ export class OktaVerifyService {
       push = { oktaUserId: user.id, factorId: factor.id, transaction };
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.details.code === 'E0000007' && err.details.status === 404) return this.failed(clientId, login, ERROR_NO_OKTA_USER);
+      if (err.details.code === 'E0000007' && err.details.status === 404) return this.failed(clientId, login, ERROR_OKTA_NO_USER);
       return this.failed(clientId, login, describe(err));
     }
 
@@ -169,7 +169,7 @@ export class OktaVerifyService {
       return final ? this.complete(v, view) : this.remember(v.id, view, this.deps.settings.pollCacheMs);
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.details.status === 404) return this.complete(v, { status: 'FAILED', error: ERROR_TRANSACTION_GONE });
+      if (err.details.status === 404) return this.complete(v, { status: 'FAILED', error: ERROR_OKTA_TRANSACTION_GONE });
       if (err.details.status === 429) {
         // Okta asked us to slow down: the verification is not failed, and polls wait on the cache.
         const waitMs = Math.min(Math.max(this.deps.settings.pollCacheMs, err.details.retryAfterMs ?? 0), MAX_RATE_LIMIT_CACHE_MS);

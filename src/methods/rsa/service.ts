@@ -6,9 +6,9 @@ import type { AuditSink, Clock, IdentityStore, VerificationStore } from '../../c
 import type { ProviderConfig } from '../../core/provider-config.js';
 import {
   RSA_APPROVE,
-  RSA_ERROR_BAD_STATE,
-  RSA_ERROR_FAILED,
-  RSA_ERROR_NOT_AVAILABLE,
+  ERROR_RSA_BAD_STATE,
+  ERROR_RSA_FAILED,
+  ERROR_RSA_NOT_AVAILABLE,
   RSA_SECURID,
   decodePushState,
   encodePushState,
@@ -95,7 +95,7 @@ export class RsaService {
     const identity = await this.deps.store.findIdentity(input.userId);
     const subjectName = identity && identity.status === 'active' ? rsaSubjectName(identity.alias, identity.attributes, usable.identityAttribute) : undefined;
     // Unknown, disabled, or without the attribute: answered as RSA's own refusal would be.
-    if (subjectName === undefined) return this.decide(clientId, input.userId, 'FAILED', RSA_ERROR_FAILED);
+    if (subjectName === undefined) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_FAILED);
 
     const client = this.client(usable);
     const timeoutSeconds = attemptTimeoutSeconds(usable);
@@ -112,7 +112,7 @@ export class RsaService {
     if (!authnAttemptId || !messageId) return this.decide(clientId, input.userId, 'FAILED', 'RSA SecurID answered without an attempt id.');
 
     if (input.method === RSA_SECURID) {
-      if (!rsaMethodOffered(initialized, RSA_SECURID)) return this.decide(clientId, input.userId, 'FAILED', RSA_ERROR_FAILED);
+      if (!rsaMethodOffered(initialized, RSA_SECURID)) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_FAILED);
       try {
         const verified = await client.verify(authnAttemptId, messageId, [
           { methodId: RSA_SECURID, collectedInputs: [{ name: RSA_SECURID, value: input.tokencode ?? '' }] },
@@ -124,7 +124,7 @@ export class RsaService {
       }
     }
 
-    if (!rsaMethodOffered(initialized, RSA_APPROVE)) return this.decide(clientId, input.userId, 'FAILED', RSA_ERROR_NOT_AVAILABLE);
+    if (!rsaMethodOffered(initialized, RSA_APPROVE)) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_NOT_AVAILABLE);
     let pushed: RsaAuthnResponse;
     try {
       pushed = await client.verify(authnAttemptId, messageId, [{ methodId: RSA_APPROVE, collectedInputs: [] }]);
@@ -154,7 +154,7 @@ export class RsaService {
 
   private async pollOnce(v: Verification): Promise<StatusView> {
     const state = decodePushState(await this.deps.store.providerState(v.id));
-    if (!state) return this.complete(v, 'FAILED', RSA_ERROR_BAD_STATE);
+    if (!state) return this.complete(v, 'FAILED', ERROR_RSA_BAD_STATE);
     const usable = await this.deps.configs.usable('rsa');
     if (typeof usable === 'string') return this.complete(v, 'FAILED', usable);
 
