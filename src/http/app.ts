@@ -100,6 +100,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   deps.metrics?.instrument(app, deps.tokens);
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
+  // The methods' public routes (a hosted page): at the root, outside every bearer-checked context.
+  for (const method of deps.methods) {
+    if (method.publicRoutes) await app.register(method.publicRoutes);
+  }
   for (const prefix of ['/v3', '/beta']) {
     await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, providers: deps.providers, methods: deps.methods, pollers: deps.pollers, failedChecks: deps.failedChecks });
   }

@@ -45,8 +45,19 @@ const METHOD_EXTENSIONS: Record<string, Json> = Object.fromEntries(
   ),
 );
 
+/** Each method's public routes (a hosted page), at their own path, with no bearer token. */
+const METHOD_PUBLIC: Record<string, Json> = Object.fromEntries(
+  DESCRIPTORS.flatMap((d) =>
+    Object.entries(d.openapi.public ?? {}).map(([path, operations]) => [
+      path,
+      Object.fromEntries(Object.entries(operations).map(([verb, operation]) => [verb, { ...operation, security: [] }])),
+    ]),
+  ),
+);
+
 const EXTENSIONS: Record<string, Json> = {
   ...METHOD_EXTENSIONS,
+  ...METHOD_PUBLIC,
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',

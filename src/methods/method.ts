@@ -34,6 +34,8 @@ export interface MethodOpenApi {
   readonly configurationV1?: ReadonlyArray<readonly [string, HttpVerb]>;
   /** This service's extensions, served under /v3 and /beta: by path (without the prefix), then verb. */
   readonly extensions?: Readonly<Record<string, Partial<Record<HttpVerb, OpenApiOperation>>>>;
+  /** Its public routes (BuiltMethod.publicRoutes), at their own path under /mfa/{id}/ at the root: no bearer token. */
+  readonly public?: Readonly<Record<string, Partial<Record<HttpVerb, OpenApiOperation>>>>;
 }
 
 /** Values for example requests; the fuzz test draws them from its seeded generator. */
@@ -121,6 +123,12 @@ export interface MethodContext {
 export interface BuiltMethod {
   /** Its routes under /v3 and /beta, behind the bearer check, the identity binding and the failed-check gate. */
   readonly routes?: FastifyPluginAsync;
+  /**
+   * Routes at the root of the server, under /mfa/{id}/, with no bearer check, identity binding or
+   * failed-check gate: a page a person's browser opens (a hosted page), authenticated its own way. Each
+   * one is described in `openapi.public`.
+   */
+  readonly publicRoutes?: FastifyPluginAsync;
   /** Its routes in the versioned MFA Configuration API v1, at `base` (behind the bearer check and identity binding). */
   readonly configurationV1Routes?: FastifyPluginAsync<{ readonly base: string }>;
   /** Asks where a PENDING verification of the method stands (POST /mfa/{id}/poll), recording the outcome. */

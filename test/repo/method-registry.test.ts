@@ -76,7 +76,7 @@ describe('the method registry', () => {
         assert.doesNotThrow(() => officialOperation(path, verb), `${d.id}: ${verb} ${path} is in the official spec`);
         assert.ok(path.startsWith(`/mfa/${d.id}/`), `${d.id}: ${path} is under /mfa/${d.id}/`);
       }
-      for (const path of Object.keys(d.openapi.extensions ?? {})) {
+      for (const path of [...Object.keys(d.openapi.extensions ?? {}), ...Object.keys(d.openapi.public ?? {})]) {
         assert.ok(path.startsWith(`/mfa/${d.id}/`), `${d.id}: extension ${path} is under /mfa/${d.id}/`);
         assert.throws(() => officialOperation(path, 'post'), `${d.id}: ${path} is no official path`);
       }
@@ -99,8 +99,8 @@ describe('the running service against the registry', () => {
   });
   after(() => server.close());
 
-  it('serves every route /openapi.json describes under /v3, /beta and /mfa/v1, and describes every one it serves', () => {
-    const api = (route: string) => / \/(v3|beta|mfa\/v1)\//.test(route);
+  it('serves every route /openapi.json describes under /v3, /beta, /mfa/v1 and a method\'s public /mfa/{id}/, and describes every one it serves', () => {
+    const api = (route: string) => / \/(v3|beta|mfa)\//.test(route);
     const undocumented = [...routes].filter((r) => api(r) && !documented.has(r));
     const unserved = [...documented].filter((r) => api(r) && !routes.has(r));
     assert.deepEqual(undocumented, [], 'served but not in /openapi.json');
