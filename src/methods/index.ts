@@ -65,13 +65,6 @@ export function providerMethodsInSpecOrder(methods: readonly ProviderMethod[], p
   return inSpecOrder(methods, specMethodEnum(path, verb));
 }
 
-/** The descriptor of a method. */
-export function descriptorOf<Id extends Method>(id: Id): Extract<Descriptor, { readonly id: Id }> {
-  const found = METHOD_DESCRIPTORS.find((d) => d.id === id);
-  if (!found) throw new Error(`no method ${id}`);
-  return found as Extract<Descriptor, { readonly id: Id }>;
-}
-
 /** The provider configuration of a provider method. */
 export function providerOf(method: string): ProviderConfiguration {
   const provider = PROVIDER_DESCRIPTORS.find((d) => d.id === method)?.provider;

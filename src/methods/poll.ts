@@ -1,4 +1,5 @@
-// POST /mfa/{method}/poll: where a verification stands, for the client that started it.
+// POST /mfa/{method}/poll, the lifecycle's poll step for every method (src/methods/lifecycle.ts): where a
+// verification stands, for the client that started it; the method's poller is asked while it is PENDING.
 import type { Method, Verification } from '../core/model.js';
 import type { Clock, VerificationStore } from '../core/ports.js';
 import { UNKNOWN_REQUEST, statusAt, type StatusView, type VerificationResponse } from '../core/verification.js';
