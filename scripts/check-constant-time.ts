@@ -28,8 +28,8 @@ const DESCRIPTIVE_WORDS = new Set([
 export const REQUIRED_USES: Readonly<Record<string, number>> = {
   'src/core/duo-web.ts': 1, // the HMAC signature of each Duo part
   'src/auth/clients.ts': 1, // client secrets, with the dummy hash for unknown clients
-  'src/services/token.ts': 1, // the keyed hash of a one-time token
-  'src/services/duo.ts': 1, // the Duo user against the alias's (or a placeholder), alike for unknown aliases
+  'src/methods/token/service.ts': 1, // the keyed hash of a one-time token
+  'src/methods/duo-web/service.ts': 1, // the Duo user against the alias's (or a placeholder), alike for unknown aliases
   'src/methods/totp/core.ts': 1, // an authenticator code against each step's of the window
   'src/core/portal-session.ts': 1, // the portal's form tokens (CSRF)
 };

@@ -15,6 +15,7 @@ const MODULES: Readonly<Record<string, readonly string[]>> = {
   'src/core/secrets.ts': ['test/core/secrets.test.ts'],
   'src/core/circuit.ts': ['test/core/circuit.test.ts', 'test/providers/gateway.test.ts'],
   'src/core/token-rules.ts': ['test/core/token-rules.test.ts'],
+  'src/core/verification.ts': ['test/core/token-rules.test.ts', 'test/core/verification.test.ts'],
   'src/core/kba.ts': ['test/core/kba.test.ts'],
   'src/core/duo-web.ts': ['test/core/duo-web.test.ts'],
   'src/core/okta-verify.ts': ['test/providers/okta-rules.test.ts'],
@@ -22,9 +23,9 @@ const MODULES: Readonly<Record<string, readonly string[]>> = {
   'src/core/provider-config.ts': ['test/core/provider-config.test.ts'],
   'src/auth/scopes.ts': ['test/auth/scopes.test.ts'],
   'src/auth/access-tokens.ts': ['test/auth/access-tokens.test.ts'],
-  'src/services/token.ts': ['test/security/token-limits.test.ts'],
-  'src/services/duo.ts': ['test/providers/duo-verify.test.ts'],
-  'src/services/kba.ts': ['test/security/kba-lockout.test.ts'],
+  'src/methods/token/service.ts': ['test/security/token-limits.test.ts'],
+  'src/methods/duo-web/service.ts': ['test/providers/duo-verify.test.ts'],
+  'src/methods/kba/service.ts': ['test/security/kba-lockout.test.ts'],
 };
 
 interface Tally {

@@ -1,5 +1,6 @@
-// Composition root: turns a Config into running adapters and services, and closes them again.
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+// Composition root: turns a Config into running adapters and services, and closes them again. The methods
+// are built from their descriptors (src/methods), each given the shared parts it needs.
+import type { FastifyInstance } from 'fastify';
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,27 +11,18 @@ import type { Config } from './config.js';
 import type { Clock, RateCounter, Sender, Store } from './core/ports.js';
 import { deriveKey, type RandomBytes } from './core/secrets.js';
 import { createSender } from './delivery/index.js';
-import { loadTemplates, renderMessage } from './delivery/templates.js';
 import { buildApp, createLogger } from './http/app.js';
 import { RedisRateCounter, StoreRateCounter } from './ratelimit/counters.js';
-import { AnswerHasher } from './services/answer-hasher.js';
-import { KbaService } from './services/kba.js';
 import { ProviderConfigs, type ProviderTester } from './services/provider-configs.js';
-import type { ProviderPoller } from './services/poll.js';
-import type { ProviderMethod } from './core/provider-config.js';
-import type { Method } from './core/model.js';
-import { TokenService } from './services/token.js';
-import { DuoService } from './services/duo.js';
-import { duoRoutes } from './http/routes/duo.js';
-import { DuoAuthApi } from './providers/duo/auth-api.js';
-import { RsaService, rsaGateway } from './services/rsa.js';
-import { rsaRoutes } from './http/routes/rsa.js';
-import { OktaVerifyService } from './services/okta.js';
-import { oktaRoutes } from './http/routes/okta.js';
+import type { ProviderPoller } from './methods/poll.js';
+import { LOCKOUT_METHODS, METHOD_DESCRIPTORS, lockoutsOf, type Method, type ProviderMethod } from './methods/index.js';
+import type { BuiltMethod, MethodContext, MethodDescriptor, ServiceOf } from './methods/method.js';
+import { kba } from './methods/kba/index.js';
+import { token } from './methods/token/index.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { providerFetch } from './providers/http.js';
-import { driverOf, openStore, portalStoreOf } from './store/index.js';
-import { createTotpMethod } from './methods/totp/index.js';
+import { openStore, portalStoreOf } from './store/index.js';
+import type { SqlStore } from './store/sql-store.js';
 import { renderInvitation } from './delivery/invitation.js';
 import { Invitations } from './services/invitations.js';
 import { PortalSessions } from './services/portal-sessions.js';
@@ -42,8 +34,8 @@ import { Metrics } from './http/metrics.js';
 import { Pruner } from './services/retention.js';
 import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
+import { FactorChangeRule } from './services/factor-change.js';
 import { databaseFailure } from './startup.js';
-import { passkeyMethod } from './methods/passkey/index.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -119,8 +111,8 @@ export function invitationsFor(config: Config, store: Store, sender: Sender, clo
  * Opens the store and applies migrations; shared by the server and the CLI. A database that cannot be
  * reached or entered is a StartupError naming the setting (src/startup.ts).
  */
-export async function openMigratedStore(config: Config, schema?: string): Promise<Store> {
-  let store: Store | undefined;
+export async function openMigratedStore(config: Config, schema?: string): Promise<SqlStore> {
+  let store: SqlStore | undefined;
   try {
     store = openStore(config.databaseUrl, schema ? { schema } : {});
     await store.migrate();
@@ -163,15 +155,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     }
     closers.unshift(() => counter.close());
 
-    // Retention (docs/operations.md, "Retention"): pruning on a schedule, stopped before the store closes.
-    const longestFailureWindowSeconds = Math.max(config.token.failureWindowSeconds, config.kba.attemptWindowSeconds, config.totp.failureWindowSeconds);
-    const pruner = new Pruner(store, clock, { ...config.retention, longestFailureWindowSeconds }, logger.child({ component: 'retention' }));
-    pruner.start();
-    closers.unshift(() => pruner.stop());
-
     const sender = overrides.sender ?? createSender(config.delivery, config.dataDir, logger.child({ component: 'delivery' }));
     if (!overrides.sender) closers.unshift(async () => sender.close?.());
-    const templates = config.delivery.templatesDir ? await loadTemplates(config.delivery.templatesDir) : undefined;
 
     // Audit trail, metrics and the events webhook (docs/operations.md): every decision is one row,
     // then counted and queued for the webhook; the gateways and the sender report to the metrics.
@@ -199,101 +184,69 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const audit = failedChecks.counting(trail);
     const gatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...(metrics ? { observer: metrics.onProviderCall } : {}) };
 
-    const tokenService = new TokenService({
-      store,
-      sender: metrics ? metrics.countDeliveries(sender) : sender,
-      audit,
-      counter,
-      clock,
-      randomBytes,
-      hashKey: deriveKey(secret, 'token-hmac'),
-      policy: config.token,
-      limits: config.rateLimits,
-      explicitErrors: config.explicitErrors,
-      onDeliveryError: (err, requestId) => logger.warn({ requestId, error: (err as Error).message }, 'token delivery failed'),
-      compose: (input) =>
-        renderMessage({ ...input, locale: input.locale ?? config.delivery.defaultLocale, defaultLocale: config.delivery.defaultLocale, templates }),
-    });
-
-    const hasher = new AnswerHasher(
-      { memoryKib: config.kba.argon2MemoryKib, timeCost: config.kba.argon2TimeCost, parallelism: config.kba.argon2Parallelism },
-      config.kba.maxConcurrentHashes,
-      config.kba.maxQueuedHashes,
-    );
-    await hasher.warmUp();
-    const kbaService = new KbaService({
-      store,
-      clock,
-      counter,
-      enrolmentLimits: config.kba,
-      randomBytes,
-      hasher,
-      policy: config.kba,
-      defaultLocale: config.delivery.defaultLocale,
-      factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
-      audit,
-    });
-
-    // The outside-provider methods: each adds its tester, its poller (if its verifications are
-    // answered later) and its routes here.
     // Every provider call goes through one HTTP client that enforces where providers may be
     // (docs/providers.md), and through its method's gateway; a saved configuration resets that circuit.
     const fetchProvider = providerFetch({ allowPrivateHosts: config.allowPrivateProviderHosts });
     closers.unshift(async () => fetchProvider.close());
-    const gateways: Record<ProviderMethod, ProviderGateway> = {
-      rsa: rsaGateway(clock, logger.child({ component: 'rsa' }), gatewayOptions),
-      'okta-verify': new ProviderGateway('okta', clock, { ...gatewayOptions, timeoutMs: config.okta.timeoutMs }, logger.child({ component: 'okta' })),
-      'duo-web': new ProviderGateway('duo', clock, gatewayOptions, logger.child({ component: 'duo' })),
-    };
+    const gateways = new Map<string, ProviderGateway>();
     const providerConfigs = new ProviderConfigs(store, sealer, clock, {
       network: { allowPrivateHosts: config.allowPrivateProviderHosts },
-      onChange: (method) => gateways[method].reset(),
+      onChange: (method) => gateways.get(method)?.reset(),
     });
+    const factorChange = new FactorChangeRule({ store, clock, windowMs: config.factorChangeWindowSeconds * 1000, lockoutMethods: LOCKOUT_METHODS });
+
+    // Each method, built from its descriptor with the shared parts (src/methods/method.ts, MethodContext).
+    const countedSender = metrics ? metrics.countDeliveries(sender) : sender;
+    const methods: Array<BuiltMethod & { readonly id: Method }> = [];
+    for (const descriptor of METHOD_DESCRIPTORS) {
+      const context: MethodContext = {
+        store,
+        sql: store.sql,
+        clock,
+        randomBytes,
+        audit,
+        counter,
+        sender: countedSender,
+        logger,
+        deriveKey: (purpose) => deriveKey(secret, purpose),
+        sealer,
+        factorChange,
+        providers: {
+          configs: providerConfigs,
+          fetch: fetchProvider,
+          gateway: ({ name, component, timeoutMs }) => {
+            const gateway = new ProviderGateway(name, clock, { ...gatewayOptions, ...(timeoutMs === undefined ? {} : { timeoutMs }) }, logger.child({ component }));
+            gateways.set(descriptor.id, gateway);
+            return gateway;
+          },
+        },
+        onClose: (close) => closers.unshift(close),
+      };
+      methods.push({ id: descriptor.id, ...(await descriptor.build(context, config)) });
+    }
+    /** The service a method's build gave, for the parts outside the API that use it (the portal). */
+    const serviceOf = <D extends MethodDescriptor>(descriptor: D): ServiceOf<D> => {
+      const built = methods.find((m) => m.id === descriptor.id);
+      if (!built?.service) throw new Error(`the ${descriptor.id} method gave no service`);
+      return built.service as ServiceOf<D>;
+    };
     const testers: Partial<Record<ProviderMethod, ProviderTester>> = {};
     const pollers: Partial<Record<Method, ProviderPoller>> = {};
-    const methodRoutes: FastifyPluginAsync[] = [];
+    for (const method of methods) {
+      if (method.tester) testers[method.id as ProviderMethod] = method.tester;
+      if (method.poller) pollers[method.id] = method.poller;
+    }
 
-    // RSA SecurID push approval and tokencode (docs/rsa.md).
-    const rsa = new RsaService({ store, clock, randomBytes, configs: providerConfigs, gateway: gateways.rsa, fetch: fetchProvider, audit });
-    testers.rsa = rsa.test;
-    pollers.rsa = rsa.poll;
-    methodRoutes.push(rsaRoutes(rsa));
+    // Retention (docs/operations.md, "Retention"): pruning on a schedule, stopped before the store closes.
+    // Lockout rows are kept for the longest failure window of any method that keeps lockouts.
+    const longestFailureWindowSeconds = Math.max(0, ...lockoutsOf(config).map((l) => l.failureWindowSeconds));
+    const methodPrunes = methods.flatMap((m) => (m.prune ? [m.prune] : []));
+    const pruner = new Pruner(store, clock, { ...config.retention, longestFailureWindowSeconds }, logger.child({ component: 'retention' }), methodPrunes);
+    pruner.start();
+    closers.unshift(() => pruner.stop());
 
-    // Okta Verify push (docs/okta.md).
-    const okta = new OktaVerifyService({
-      store,
-      clock,
-      randomBytes,
-      configs: providerConfigs,
-      gateway: gateways['okta-verify'],
-      fetch: fetchProvider,
-      settings: config.okta,
-      userAgent: 'mfa-controller/0.1.0 (Okta Verify push)',
-      audit,
-    });
-    testers['okta-verify'] = okta.test;
-    pollers['okta-verify'] = okta.poll;
-    methodRoutes.push(oktaRoutes(okta));
-
-    // Duo Web v2 (docs/duo.md).
-    const duo = new DuoService({
-      store,
-      clock,
-      randomBytes,
-      configs: providerConfigs,
-      authApi: new DuoAuthApi(gateways['duo-web'], clock, fetchProvider),
-      replayKey: deriveKey(secret, 'duo-replay'),
-      audit,
-    });
-    testers['duo-web'] = duo.test;
-    methodRoutes.push(duoRoutes(duo));
-
-    // Authenticator apps (docs/totp.md).
-    const factorChangeWindowMs = config.factorChangeWindowSeconds * 1000;
-    methodRoutes.push(createTotpMethod({ store, driver: driverOf(store), sealer, clock, randomBytes, settings: config.totp, factorChangeWindowMs, audit }).routes);
     // The self-service portal (docs/portal.md): invitations, sessions, and the sections of its page.
-    const deliveredSender = metrics ? metrics.countDeliveries(sender) : sender;
-    const invitations = invitationsFor(config, store, deliveredSender, clock, randomBytes, (err) =>
+    const invitations = invitationsFor(config, store, countedSender, clock, randomBytes, (err) =>
       logger.warn({ error: (err as Error).message }, 'invitation delivery failed'),
     );
     const portal = config.portal.enabled
@@ -309,19 +262,16 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
             timeouts: { idleSeconds: config.portal.sessionIdleSeconds, maxSeconds: config.portal.sessionMaxSeconds },
           }),
           invitations,
-          tokenService,
+          tokenService: serviceOf(token),
           counter,
           clock,
           randomBytes,
           publicUrl: config.publicUrl,
           factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
           limits: config.portal,
-          sections: standardSections({ store, kbaService, kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
+          sections: standardSections({ store, kbaService: serviceOf(kba), kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
-    // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
-    const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
-    methodRoutes.push(passkey.routes);
 
     const app = await buildApp({
       store,
@@ -329,15 +279,12 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       randomBytes,
       keys,
       tokens,
-      tokenService,
-      kbaService,
+      methods,
       operator: new OperatorActions({ store, clock, audit: trail }),
       invitations,
       ...(portal ? { portal } : {}),
       providers: { configs: providerConfigs, testers },
       pollers,
-      methodRoutes,
-      pageRoutes: [passkey.pageRoutes],
       failedChecks,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,

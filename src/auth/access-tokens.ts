@@ -1,6 +1,6 @@
 // Short-lived signed JWTs for API clients: issued by /oauth/token, checked on every API call.
 import { SignJWT, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import type { Clock, Store } from '../core/ports.js';
+import type { ClientStore, Clock } from '../core/ports.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import { SIGNING_ALG, type KeyRing } from './keyring.js';
 
@@ -42,7 +42,7 @@ export class AccessTokens {
   private readonly clientChecks = new Map<string, { readonly checkedAt: number; readonly usable: Promise<boolean> }>();
 
   constructor(
-    private readonly store: Pick<Store, 'findClient'>,
+    private readonly store: Pick<ClientStore, 'findClient'>,
     private readonly keys: KeyRing,
     private readonly clock: Clock,
     private readonly randomBytes: RandomBytes,

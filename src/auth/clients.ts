@@ -1,6 +1,6 @@
 // API clients for the client credentials grant. The secret is shown once and stored only as a digest.
 import type { ApiClient } from '../core/model.js';
-import type { Clock, Store } from '../core/ports.js';
+import type { ClientStore, Clock, IdentityStore } from '../core/ports.js';
 import { badRequest } from '../core/errors.js';
 import { constantTimeEqual, digest, type RandomBytes } from '../core/secrets.js';
 import { ALL_SCOPES, IDENTITY_SCOPES, KNOWN_SCOPES } from './scopes.js';
@@ -14,7 +14,7 @@ export interface NewClientCredentials {
 }
 
 export async function createClient(
-  store: Store,
+  store: Pick<IdentityStore, 'findIdentity'> & Pick<ClientStore, 'createClient'>,
   clock: Clock,
   randomBytes: RandomBytes,
   name: string,
@@ -52,7 +52,7 @@ const ABSENT_SECRET_HASH = digest('no such client');
  * The client these credentials belong to, or undefined; the same work whether the id exists or not.
  * A disabled client is refused like a wrong secret.
  */
-export async function authenticateClient(store: Store, clientId: string, clientSecret: string): Promise<ApiClient | undefined> {
+export async function authenticateClient(store: Pick<ClientStore, 'findClient'>, clientId: string, clientSecret: string): Promise<ApiClient | undefined> {
   const client = clientId.length <= 128 ? await store.findClient(clientId) : undefined;
   const matches = constantTimeEqual(digest(clientSecret), client?.secretHash ?? ABSENT_SECRET_HASH);
   return client && matches && client.disabledAt === null ? client : undefined;

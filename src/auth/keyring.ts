@@ -1,7 +1,7 @@
 // Signing keys for access tokens: kept in the store (private halves sealed), shared by every process,
 // rotated by adding a new key and retiring the old one once no token it signed can still be valid.
 import { exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
-import type { Clock, SigningKeyRecord, Store } from '../core/ports.js';
+import type { Clock, SigningKeyRecord, SigningKeyStore } from '../core/ports.js';
 import { generateId, type RandomBytes } from '../core/secrets.js';
 import type { Sealer } from './seal.js';
 
@@ -22,7 +22,7 @@ export class KeyRing {
   private reloading: Promise<void> | undefined;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SigningKeyStore,
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly randomBytes: RandomBytes,

@@ -3,7 +3,7 @@
 // (SMTP login, Twilio account fetch, webhook HEAD), and providers get the same call as GET /mfa/{method}/test.
 import { existsSync } from 'node:fs';
 import type { Config } from '../config.js';
-import { PROVIDER_METHODS, type ProviderMethod } from '../core/provider-config.js';
+import { PROVIDER_METHODS, type ProviderMethod } from '../methods/index.js';
 import { OutboxSender, outboxPath } from '../delivery/outbox.js';
 import { SmtpSender } from '../delivery/smtp.js';
 import { TwilioSender } from '../delivery/twilio.js';

@@ -12,7 +12,7 @@ import type { Config } from '../config.js';
 import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome, type AuditQuery } from '../core/audit.js';
 import { detectFormat, parseIdentityImport } from '../core/identity-import.js';
 import { validateQuestionInput, withText } from '../core/kba-catalog.js';
-import { METHODS, type Method } from '../core/model.js';
+import { METHODS, type Method } from '../methods/index.js';
 import type { Store } from '../core/ports.js';
 import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';

@@ -8,7 +8,7 @@ import { KNOWN_SCOPES } from '../auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { AUDIT_OUTCOMES } from '../core/audit.js';
 import { ServiceError } from '../core/errors.js';
-import { METHODS } from '../core/model.js';
+import { METHODS } from '../methods/index.js';
 import { StartupError, whereData } from '../startup.js';
 import { INIT_OPTION, UsageError, parseCommand, usageOf, wantsHelp, type CommandSpec } from './args.js';
 import { MAX_WORKERS } from './cluster-limits.js';

@@ -5,8 +5,12 @@ export type DeliveryType = (typeof DELIVERY_TYPES)[number];
 
 export type Channel = 'email' | 'sms' | 'voice';
 
-export const METHODS = ['okta-verify', 'duo-web', 'kba', 'token', 'rsa', 'totp', 'passkey'] as const;
-export type Method = (typeof METHODS)[number];
+/**
+ * A method's id. The methods are listed once, in the registry (src/methods/index.ts); the core takes
+ * only this type from it, never a module, so it stays free of I/O.
+ */
+export type { Method } from '../methods/index.js';
+import type { Method } from '../methods/index.js';
 
 export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'LOCKOUT' | 'NOT_ENOUGH_DATA';
 

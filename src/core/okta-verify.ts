@@ -1,20 +1,20 @@
 // Decisions of the Okta Verify push method, as pure functions over values and the current time: which
 // factor to push to, what a transaction result means for the verification, how long a push lives.
 import { isIP } from 'node:net';
-import type { StatusView } from './token-rules.js';
+import type { StatusView } from './verification.js';
 
 /** A push nobody answers is given up after this long when Okta does not say (its own default, 300 s). */
 export const DEFAULT_PUSH_TTL_MS = 300_000;
 /** Okta accepts tokenLifetimeSeconds up to a day; an expiresAt beyond that is not believed. */
 const MAX_PUSH_TTL_MS = 86_400_000;
 
-export const ERROR_NO_PUSH_FACTOR = 'The user has no active Okta Verify push factor enrolled.';
-export const ERROR_NO_OKTA_USER = 'No Okta user has this login.';
-export const ERROR_REJECTED = 'The user rejected the Okta Verify push.';
-export const ERROR_TIMEOUT = 'The Okta Verify push was not answered in time.';
-export const ERROR_TRANSACTION_GONE = 'Okta no longer knows this push transaction.';
+export const ERROR_OKTA_NO_PUSH_FACTOR = 'The user has no active Okta Verify push factor enrolled.';
+export const ERROR_OKTA_NO_USER = 'No Okta user has this login.';
+export const ERROR_OKTA_REJECTED = 'The user rejected the Okta Verify push.';
+export const ERROR_OKTA_TIMEOUT = 'The Okta Verify push was not answered in time.';
+export const ERROR_OKTA_TRANSACTION_GONE = 'Okta no longer knows this push transaction.';
 export const ERROR_OKTA_RATE_LIMITED = 'Okta is rate limiting requests; poll again shortly.';
-export const ERROR_MISSING_FORWARDING = "The 'slpt-forwarding' header is required and must hold the caller's IP address.";
+export const ERROR_OKTA_MISSING_FORWARDING = "The 'slpt-forwarding' header is required and must hold the caller's IP address.";
 
 export interface FactorLike {
   readonly id: string;
@@ -42,9 +42,9 @@ export function resultStatus(factorResult: string): StatusView & { readonly fina
     case 'SUCCESS':
       return { status: 'SUCCESS', error: null, final: true };
     case 'REJECTED':
-      return { status: 'FAILED', error: ERROR_REJECTED, final: true };
+      return { status: 'FAILED', error: ERROR_OKTA_REJECTED, final: true };
     case 'TIMEOUT':
-      return { status: 'FAILED', error: ERROR_TIMEOUT, final: true };
+      return { status: 'FAILED', error: ERROR_OKTA_TIMEOUT, final: true };
     default:
       // PASSCODE_REPLAYED, CANCELLED, ERROR, FAILED, TIME_WINDOW_EXCEEDED, CHALLENGE, or anything new.
       return { status: 'FAILED', error: `Okta Verify push ended with ${factorResult}.`, final: true };

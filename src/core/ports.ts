@@ -90,13 +90,11 @@ export interface PruneResult {
   readonly auditEvents: number;
 }
 
-export interface Store {
-  readonly kind: 'sqlite' | 'postgres';
-  migrate(): Promise<void>;
-  ping(): Promise<void>;
-  close(): Promise<void>;
+// The store, split by concern: each service is given only the parts it uses (a type-level split: one
+// SqlStore implements them all, src/store/sql-store.ts). A method with tables of its own brings its own
+// part over the store's SQL driver instead of growing these (docs/methods.md).
 
-  // identities
+export interface IdentityStore {
   findIdentity(alias: string): Promise<Identity | undefined>;
   /** By the identity's own id (SailPoint callers name identities by it), which never changes with the alias. */
   findIdentityById(id: string): Promise<Identity | undefined>;
@@ -105,8 +103,9 @@ export interface Store {
   upsertIdentities(rows: readonly IdentityInput[], newId: () => string, now: number): Promise<{ created: number; updated: number }>;
   /** Deletes the identity with its answers, its authenticator registration and its personal clients, in one transaction. */
   deleteIdentity(alias: string): Promise<boolean>;
+}
 
-  // API clients
+export interface ClientStore {
   /** Stores a new client; `identityAlias` and `disabledAt` are derived on reading and not written. */
   createClient(client: Omit<ApiClient, 'identityAlias' | 'disabledAt'>): Promise<void>;
   findClient(clientId: string): Promise<ApiClient | undefined>;
@@ -114,16 +113,45 @@ export interface Store {
   deleteClient(clientId: string): Promise<boolean>;
   /** Marks an enabled client disabled; true if it was enabled. */
   disableClient(clientId: string, at: number): Promise<boolean>;
+}
 
-  // signing keys
+export interface SigningKeyStore {
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   addSigningKey(key: SigningKeyRecord): Promise<void>;
   retireSigningKeys(exceptKid: string, at: number): Promise<void>;
   /** Stops every key but this one from verifying at once (and retires it). */
   revokeSigningKeys(exceptKid: string, at: number): Promise<void>;
+}
 
-  // verifications
+/** Verifications of every method: the shared lifecycle (src/methods/lifecycle.ts) and poll. */
+export interface VerificationStore {
   findVerification(id: string): Promise<Verification | undefined>;
+  /** A verification decided at once (a KBA check, a Duo response), kept so that poll can report it. */
+  recordVerification(v: Verification): Promise<void>;
+  /** A verification started at a provider, PENDING, with what is needed to ask the provider about it (no secret). */
+  startProviderVerification(v: Verification, providerState: string): Promise<void>;
+  providerState(verificationId: string): Promise<string | undefined>;
+  /** Replaces the provider state of a verification that is still PENDING (RSA's message chain moves on each poll); true if it was. */
+  updateProviderState(verificationId: string, providerState: string): Promise<boolean>;
+  /** Moves a pending verification to a final status; true only for the one caller that did it. */
+  completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean>;
+  /** When a verification of any of these subjects last completed as SUCCESS (any method), 0 if never. */
+  lastSuccessAt(subjects: readonly string[]): Promise<number>;
+}
+
+/** Per-identity lockouts, kept per alias and method whether or not the alias exists. */
+export interface LockoutStore {
+  /** Counts one failure of the subject for the method within a window, locking it at the limit. */
+  recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount>;
+  lock(subject: string, method: Method, until: number): Promise<void>;
+  /** Forgets the subject's failures for the method and ends any lockout (after a success). */
+  clearFailures(subject: string, method: Method): Promise<void>;
+  /** The subject's lockout end for a method, 0 when not locked. */
+  lockedUntil(subject: string, method: Method): Promise<number>;
+}
+
+/** The one-time token method's atomic statements (its hot path). */
+export interface TokenStore {
   /**
    * Makes `v` the subject's current token verification and supersedes older pending ones, in one
    * transaction; unless the same client asked for the same delivery type within the resend interval
@@ -140,22 +168,10 @@ export interface Store {
   recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined>;
   /** Completes the verification as SUCCESS if it is pending, unexpired and has a try left; true for exactly one caller. */
   acceptCorrectGuess(guess: GuessRecord): Promise<boolean>;
-  /** Moves a pending verification to a final status; true only for the one caller that did it. */
-  completeVerification(verificationId: string, status: VerificationStatus, error: string | null, now: number): Promise<boolean>;
-  /** Counts one failure of the subject for the method within a window, locking it at the limit. */
-  recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount>;
-  lock(subject: string, method: Method, until: number): Promise<void>;
-  /** Forgets the subject's failures for the method and ends any lockout (after a success). */
-  clearFailures(subject: string, method: Method): Promise<void>;
+}
 
-  /** A verification decided at once (a KBA attempt), kept so that poll can report it. */
-  recordVerification(v: Verification): Promise<void>;
-  /** The subject's lockout end for a method, 0 when not locked. */
-  lockedUntil(subject: string, method: Method): Promise<number>;
-  /** When a verification of any of these subjects last completed as SUCCESS (any method), 0 if never. */
-  lastSuccessAt(subjects: readonly string[]): Promise<number>;
-
-  // security questions
+/** Security questions and the identities' answers. */
+export interface KbaStore {
   /** Creates or replaces a question's texts. */
   putQuestion(question: KbaQuestion): Promise<void>;
   listQuestions(): Promise<KbaQuestion[]>;
@@ -168,34 +184,55 @@ export interface Store {
    * the questions no longer exists, or, with `onlyIfNone`, when the identity has answers by then.
    */
   replaceAnswers(identityId: string, answers: readonly KbaAnswerRecord[], now: number, options?: { readonly onlyIfNone?: boolean }): Promise<boolean>;
+}
 
-  // outside providers
+/** Configurations of the methods that rely on an outside provider. */
+export interface ProviderConfigStore {
   findProviderConfig(method: string): Promise<StoredProviderConfig | undefined>;
   putProviderConfig(config: StoredProviderConfig): Promise<void>;
   deleteProviderConfig(method: string): Promise<boolean>;
-  /** A verification started at a provider, PENDING, with what is needed to ask the provider about it (no secret). */
-  startProviderVerification(v: Verification, providerState: string): Promise<void>;
-  providerState(verificationId: string): Promise<string | undefined>;
-  /** Replaces the provider state of a verification that is still PENDING (RSA's message chain moves on each poll); true if it was. */
-  updateProviderState(verificationId: string, providerState: string): Promise<boolean>;
+}
 
+export interface CounterStore {
   /** Fixed-window counter shared by every process on this store. */
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
   /** The same counter read without a hit: 0 when it has no hits in the current window. */
   peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }>;
+}
 
-  // retention (docs/operations.md, "Retention")
+/** The audit trail: append-only (a row is never changed; only retention deletes old ones). */
+export interface AuditStore {
+  appendAudit(event: AuditEvent): Promise<void>;
+  /** Events matching every given filter, ordered by id (newest first unless `order` is 'oldest'). */
+  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
+}
+
+/** The database itself: schema, health, retention (docs/operations.md, "Retention"). */
+export interface StoreMaintenance {
+  readonly kind: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
   /**
    * Deletes what no answer depends on any more, in batches of `policy.batchSize` rows per statement.
    * Undefined when another process is pruning the same database at this moment (PostgreSQL advisory lock).
    */
   prune(policy: RetentionPolicy): Promise<PruneResult | undefined>;
-
-  // audit trail (append-only: a row is never changed; only retention deletes old ones)
-  appendAudit(event: AuditEvent): Promise<void>;
-  /** Events matching every given filter, ordered by id (newest first unless `order` is 'oldest'). */
-  queryAudit(query: AuditQuery): Promise<AuditEvent[]>;
 }
+
+/** Every part: what the composition root opens and hands out in parts. */
+export interface Store
+  extends StoreMaintenance,
+    IdentityStore,
+    ClientStore,
+    SigningKeyStore,
+    VerificationStore,
+    LockoutStore,
+    TokenStore,
+    KbaStore,
+    ProviderConfigStore,
+    CounterStore,
+    AuditStore {}
 
 /**
  * Where the services report each verification decision (docs/operations.md, "Audit log"). Awaited at

@@ -1,13 +1,16 @@
 // Configuration of the methods that rely on an outside service (Duo Web, Okta Verify, RSA SecurID), in
-// the spec's MfaDuoConfig / MfaOktaConfig shape: which fields are secret, how they are shown, how a PUT
-// that echoes a masked value keeps the stored secret, and what each method requires.
+// the spec's MfaDuoConfig / MfaOktaConfig shape: how secrets are shown, how a PUT that echoes a masked
+// value keeps the stored secret, and where a provider may be. What differs between methods (which fields
+// are secret, what an enabled one requires) comes with each method as its ProviderRules
+// (src/methods/<id>/provider.ts); src/methods/provider-config.ts applies each method's own.
 import { providerUrlProblem, type ProviderNetworkPolicy, STRICT_PROVIDER_NETWORK } from './provider-network.js';
 
-export const PROVIDER_METHODS = ['duo-web', 'okta-verify', 'rsa'] as const;
-export type ProviderMethod = (typeof PROVIDER_METHODS)[number];
+/** The reason a method nobody configured cannot be used (the answer of verify, test and delete alike). */
+export const errorNotConfigured = (method: string): string => `MFA method ${method} is not configured.`;
+export const ERROR_METHOD_DISABLED = 'MFA Method is disabled.';
 
 export interface ProviderConfig {
-  readonly method: ProviderMethod;
+  readonly method: string;
   readonly enabled: boolean;
   readonly host: string | null;
   /** Duo: the application key (akey); Okta: the API token; RSA: the Authentication API client key. */
@@ -18,12 +21,21 @@ export interface ProviderConfig {
   readonly updatedAt: number;
 }
 
-/** Properties inside configProperties that are secrets, per method. */
-const SECRET_PROPERTIES: Readonly<Record<ProviderMethod, readonly string[]>> = {
-  'duo-web': ['skey'],
-  'okta-verify': [],
-  rsa: [],
-};
+/** What differs between the provider methods' configurations. */
+export interface ProviderRules {
+  /** Properties inside configProperties that are secrets (sealed at rest, masked when shown). */
+  readonly secretProperties: readonly string[];
+  /** Whether the configuration is shown with configProperties (the spec's MfaOktaConfig has none). */
+  readonly showsConfigProperties: boolean;
+  /** What an enabled configuration cannot work without besides a host (every method needs one), as problems. */
+  required(config: ProviderConfig): string[];
+}
+
+/** A configProperties value that is text, or undefined. */
+export function configText(config: ProviderConfig, name: string): string | undefined {
+  const value = config.configProperties[name];
+  return typeof value === 'string' ? value : undefined;
+}
 
 /** The spec's way of showing a secret: first character, six stars, last character. */
 export function mask(secret: string): string {
@@ -34,9 +46,9 @@ export function mask(secret: string): string {
 const isMaskOf = (value: unknown, secret: string | undefined): boolean => secret !== undefined && value === mask(secret);
 
 /** The configuration as the API shows it: every secret masked. */
-export function publicView(config: ProviderConfig): Record<string, unknown> {
+export function publicView(config: ProviderConfig, rules: ProviderRules): Record<string, unknown> {
   const properties: Record<string, unknown> = { ...config.configProperties };
-  for (const name of SECRET_PROPERTIES[config.method]) {
+  for (const name of rules.secretProperties) {
     if (typeof properties[name] === 'string') properties[name] = mask(properties[name] as string);
   }
   const view: Record<string, unknown> = {
@@ -46,13 +58,13 @@ export function publicView(config: ProviderConfig): Record<string, unknown> {
     accessKey: config.accessKey === null ? null : mask(config.accessKey),
     identityAttribute: config.identityAttribute,
   };
-  if (config.method !== 'okta-verify') view['configProperties'] = properties;
+  if (rules.showsConfigProperties) view['configProperties'] = properties;
   return view;
 }
 
 /** The view of a method nobody configured: disabled, empty. */
-export function unconfiguredView(method: ProviderMethod): Record<string, unknown> {
-  return publicView({ method, enabled: false, host: null, accessKey: null, identityAttribute: null, configProperties: {}, updatedAt: 0 });
+export function unconfiguredView(method: string, rules: ProviderRules): Record<string, unknown> {
+  return publicView({ method, enabled: false, host: null, accessKey: null, identityAttribute: null, configProperties: {}, updatedAt: 0 }, rules);
 }
 
 export interface ProviderConfigInput {
@@ -77,7 +89,8 @@ function sameDestination(stored: string | null | undefined, asked: string | null
  * must carry every secret in full.
  */
 export function applyConfigInput(
-  method: ProviderMethod,
+  method: string,
+  rules: ProviderRules,
   input: ProviderConfigInput,
   existing: ProviderConfig | undefined,
   now: number,
@@ -95,7 +108,7 @@ export function applyConfigInput(
     else echoedOnNewHost.push('accessKey');
   }
   const properties: Record<string, unknown> = { ...(input.configProperties ?? {}) };
-  for (const name of SECRET_PROPERTIES[method]) {
+  for (const name of rules.secretProperties) {
     const stored = existing?.configProperties[name];
     if (isMaskOf(properties[name], typeof stored === 'string' ? stored : undefined)) {
       if (keepsDestination) properties[name] = stored;
@@ -118,7 +131,10 @@ export function applyConfigInput(
     const problem = hostProblem(config.host, network);
     if (problem) problems.push(`host: ${problem}`);
   }
-  if (config.enabled) problems.push(...requiredFor(config));
+  if (config.enabled) {
+    if (!config.host) problems.push('host: required when the method is enabled');
+    problems.push(...rules.required(config));
+  }
   return problems.length > 0 ? problems : config;
 }
 
@@ -136,40 +152,12 @@ function hostProblem(value: string, network: ProviderNetworkPolicy): string | un
   return providerUrlProblem(url, network);
 }
 
-/** What an enabled method cannot work without. */
-function requiredFor(config: ProviderConfig): string[] {
-  const problems: string[] = [];
-  const text = (name: string) => {
-    const value = config.configProperties[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  if (!config.host) problems.push('host: required when the method is enabled');
-  switch (config.method) {
-    case 'duo-web':
-      // Lengths as Duo's own libraries require them.
-      if (text('ikey')?.length !== 20) problems.push('configProperties.ikey: the integration key must be 20 characters');
-      if (text('skey')?.length !== 40) problems.push('configProperties.skey: the secret key must be 40 characters');
-      if ((config.accessKey?.length ?? 0) < 40) problems.push('accessKey: the application key must be at least 40 characters');
-      if (!config.identityAttribute) problems.push('identityAttribute: required (the attribute holding the Duo username)');
-      break;
-    case 'okta-verify':
-      if (!config.accessKey) problems.push('accessKey: the Okta API token is required');
-      if (!config.identityAttribute) problems.push('identityAttribute: required (the attribute holding the Okta login)');
-      break;
-    case 'rsa':
-      if (!config.accessKey) problems.push('accessKey: the RSA Authentication API client key is required');
-      if (!text('clientId')) problems.push('configProperties.clientId: required (the application or agent name RSA knows)');
-      break;
-  }
-  return problems;
-}
-
 /** The secrets of a configuration, for sealing; the rest is stored as is. */
-export function splitSecrets(config: ProviderConfig): { secrets: Record<string, string>; properties: Record<string, unknown> } {
+export function splitSecrets(config: ProviderConfig, rules: ProviderRules): { secrets: Record<string, string>; properties: Record<string, unknown> } {
   const secrets: Record<string, string> = {};
   const properties: Record<string, unknown> = { ...config.configProperties };
   if (config.accessKey !== null) secrets['accessKey'] = config.accessKey;
-  for (const name of SECRET_PROPERTIES[config.method]) {
+  for (const name of rules.secretProperties) {
     if (typeof properties[name] === 'string') secrets[name] = properties[name] as string;
     delete properties[name];
   }

@@ -3,7 +3,7 @@
 // SailPoint status each answer means. No I/O here; the client and the service do the calling.
 import type { VerificationStatus } from './model.js';
 import { safeProviderCode } from './provider-network.js';
-import type { StatusView } from './token-rules.js';
+import type { StatusView } from './verification.js';
 
 /** attemptResponseCode and methodResponseCode share this vocabulary. */
 export const RSA_RESPONSE_CODES = ['SUCCESS', 'FAIL', 'ERROR', 'CHALLENGE', 'IN_PROCESS'] as const;
@@ -42,10 +42,10 @@ export interface RsaPushState {
 }
 
 // Failures are worded without saying whether the person exists at RSA, or here.
-export const RSA_ERROR_FAILED = 'RSA SecurID authentication failed.';
-export const RSA_ERROR_NOT_AVAILABLE = 'RSA SecurID push approval (APPROVE) is not available for this user.';
-export const RSA_ERROR_STEP_UP = 'RSA SecurID requires a further authentication method, which this service cannot collect.';
-export const RSA_ERROR_BAD_STATE = 'The RSA SecurID verification can no longer be checked.';
+export const ERROR_RSA_FAILED = 'RSA SecurID authentication failed.';
+export const ERROR_RSA_NOT_AVAILABLE = 'RSA SecurID push approval (APPROVE) is not available for this user.';
+export const ERROR_RSA_STEP_UP = 'RSA SecurID requires a further authentication method, which this service cannot collect.';
+export const ERROR_RSA_BAD_STATE = 'The RSA SecurID verification can no longer be checked.';
 
 /**
  * The subjectName RSA is asked about: the identity attribute the configuration names, or the alias
@@ -106,9 +106,9 @@ export function rsaPushStatus(response: RsaAuthnResponse): StatusView {
     case 'IN_PROCESS':
       return final('PENDING', null);
     case 'CHALLENGE':
-      return methodResult(response, RSA_APPROVE) === 'SUCCESS' ? final('FAILED', RSA_ERROR_STEP_UP) : final('PENDING', null);
+      return methodResult(response, RSA_APPROVE) === 'SUCCESS' ? final('FAILED', ERROR_RSA_STEP_UP) : final('PENDING', null);
     case 'FAIL':
-      return final('FAILED', RSA_ERROR_FAILED);
+      return final('FAILED', ERROR_RSA_FAILED);
     default:
       return final('FAILED', errorText(response));
   }
@@ -123,11 +123,11 @@ export function rsaTokencodeStatus(response: RsaAuthnResponse): StatusView {
     case 'SUCCESS':
       return final('SUCCESS', null);
     case 'FAIL':
-      return final('FAILED', RSA_ERROR_FAILED);
+      return final('FAILED', ERROR_RSA_FAILED);
     case 'CHALLENGE':
-      return methodResult(response, RSA_SECURID) === 'SUCCESS' ? final('FAILED', RSA_ERROR_STEP_UP) : final('FAILED', RSA_ERROR_FAILED);
+      return methodResult(response, RSA_SECURID) === 'SUCCESS' ? final('FAILED', ERROR_RSA_STEP_UP) : final('FAILED', ERROR_RSA_FAILED);
     case 'IN_PROCESS':
-      return final('FAILED', RSA_ERROR_FAILED);
+      return final('FAILED', ERROR_RSA_FAILED);
     default:
       return final('FAILED', errorText(response));
   }
@@ -144,7 +144,7 @@ export function rsaInitializeOutcome(response: RsaAuthnResponse): StatusView | u
     case 'SUCCESS':
       return final('SUCCESS', null);
     case 'FAIL':
-      return final('FAILED', RSA_ERROR_FAILED);
+      return final('FAILED', ERROR_RSA_FAILED);
     default:
       return final('FAILED', errorText(response));
   }

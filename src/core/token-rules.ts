@@ -1,4 +1,5 @@
-// Decisions of the one-time token method, as pure functions over values and the current time.
+// Decisions of the one-time token method, as pure functions over values and the current time. What a poll
+// reports of a token verification is the lifecycle's rule for every method (src/core/verification.ts).
 import type { DeliveryType, Verification, VerificationStatus } from './model.js';
 
 export interface TokenPolicy {
@@ -14,24 +15,8 @@ export interface TokenPolicy {
   readonly resendIntervalSeconds: number;
 }
 
-export const ERROR_EXPIRED = 'The token has expired.';
 export const ERROR_SUPERSEDED = 'A newer token was sent.';
 export const ERROR_LOCKED = 'Too many wrong tokens; token verification is locked for a while.';
-export const ERROR_UNKNOWN_REQUEST = 'No verification with this request id.';
-
-export interface StatusView {
-  readonly status: VerificationStatus;
-  readonly error: string | null;
-}
-
-/** What a poll reports: a pending verification past its expiry has failed, whatever the row says. */
-export function statusAt(v: Verification, now: number): StatusView {
-  if (v.status === 'PENDING' && v.expiresAt <= now) return { status: 'FAILED', error: ERROR_EXPIRED };
-  return { status: v.status, error: v.error };
-}
-
-/** The answer to an unknown, foreign or other-method request id: the same whichever it is. */
-export const UNKNOWN_REQUEST: StatusView = { status: 'FAILED', error: ERROR_UNKNOWN_REQUEST };
 
 export type GuessPrecheck =
   | { readonly kind: 'locked' }

@@ -5,10 +5,9 @@ import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
 import type { Clock, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
-import type { KbaService } from '../services/kba.js';
 import type { Invitations } from '../services/invitations.js';
+import type { BuiltMethod } from '../methods/method.js';
 import type { OperatorActions } from '../services/operator.js';
-import type { TokenService } from '../services/token.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -31,13 +30,10 @@ export interface AppDeps {
   readonly invitations: Invitations;
   /** The self-service portal's routes (src/web/portal); absent when MFA_PORTAL_ENABLED=false. */
   readonly portal?: FastifyPluginAsync;
-  readonly tokenService: TokenService;
-  readonly kbaService: KbaService;
+  /** Every method as its descriptor built it (src/methods): its routes and its poller. */
+  readonly methods: readonly BuiltMethod[];
   readonly providers: ProviderRoutesDeps;
   readonly pollers: MfaRoutesDeps['pollers'];
-  readonly methodRoutes: MfaRoutesDeps['methodRoutes'];
-  /** Pages and their calls outside the bearer-authenticated API (the hosted passkey page). */
-  readonly pageRoutes?: readonly FastifyPluginAsync[];
   readonly failedChecks: MfaRoutesDeps['failedChecks'];
   readonly publicUrl: string;
   readonly bodyLimitBytes: number;
@@ -110,14 +106,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   deps.metrics?.instrument(app, deps.tokens);
   await app.register(opsRoutes, { keys: deps.keys, publicUrl: deps.publicUrl, checkReady: deps.checkReady });
   await app.register(oauthRoutes, { store: deps.store, tokens: deps.tokens });
-  for (const prefix of ['/v3', '/beta']) {
-    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, tokenService: deps.tokenService, kbaService: deps.kbaService, providers: deps.providers, pollers: deps.pollers, methodRoutes: deps.methodRoutes, failedChecks: deps.failedChecks });
+  // The methods' public routes (a hosted page): at the root, outside every bearer-checked context.
+  for (const method of deps.methods) {
+    if (method.publicRoutes) await app.register(method.publicRoutes);
   }
-  await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, kbaService: deps.kbaService, providers: deps.providers });
+  for (const prefix of ['/v3', '/beta']) {
+    await app.register(mfaRoutes, { prefix, store: deps.store, clock: deps.clock, tokens: deps.tokens, providers: deps.providers, methods: deps.methods, pollers: deps.pollers, failedChecks: deps.failedChecks });
+  }
+  await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, providers: deps.providers, methods: deps.methods });
   // Styles and scripts of the pages (src/web); the pages themselves register with their features.
   await app.register(assetRoutes);
   if (deps.portal) await app.register(deps.portal);
-  for (const routes of deps.pageRoutes ?? []) await app.register(routes);
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator, invitations: deps.invitations });
   return app;
 }

@@ -6,7 +6,7 @@ import { InvalidAccessToken, type AccessTokens, type Principal } from '../auth/a
 import { allows } from '../auth/scopes.js';
 import { forbidden } from '../core/errors.js';
 import type { Identity } from '../core/model.js';
-import type { Store } from '../core/ports.js';
+import type { IdentityStore, ProviderConfigStore } from '../core/ports.js';
 import { errorBody, sendUnauthorized } from './errors.js';
 
 declare module 'fastify' {
@@ -74,7 +74,7 @@ function namedUsers(request: FastifyRequest): string[] {
  * alias, is never reached through it), and any user the request names must be that identity, by alias or
  * by id. Runs after body validation, on every route of the API.
  */
-export function identityBinding(store: Pick<Store, 'findIdentityById' | 'findProviderConfig'>): preHandlerHookHandler {
+export function identityBinding(store: Pick<IdentityStore, 'findIdentityById'> & Pick<ProviderConfigStore, 'findProviderConfig'>): preHandlerHookHandler {
   return async function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply) {
     const bound = request.principal?.identity;
     if (!bound) return;

@@ -1,28 +1,20 @@
 // The OpenAPI document at /openapi.json: the official operations this server serves, under /v3 and
-// /beta, the versioned MFA Configuration API v1 at /mfa/v1, plus the extensions (OAuth token endpoint,
-// operator API, health) described in our own words.
+// /beta, the versioned MFA Configuration API v1 at /mfa/v1, plus the extensions (the methods' own, the
+// OAuth token endpoint, operator API, health) described in our own words. What each method serves comes
+// from its descriptor (src/methods).
 import { createHash } from 'node:crypto';
-import { officialOperation, officialSpec } from './spec.js';
-import { totpOperations } from '../methods/totp/openapi.js';
-import { PASSKEY_OPERATIONS } from '../methods/passkey/openapi.js';
+import { DESCRIPTORS } from '../methods/index.js';
+import { officialSpec, officialOperation } from './spec.js';
 
-/** Official operations served so far, by path and HTTP method. */
-export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
-  ['/mfa/token/send', 'post'],
-  ['/mfa/token/authenticate', 'post'],
+/** The official operations every method shares: poll, and the provider methods' test and delete. */
+const SHARED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
   ['/mfa/{method}/poll', 'post'],
-  ['/mfa/kba/config', 'get'],
-  ['/mfa/kba/config/answers', 'post'],
-  ['/mfa/kba/authenticate', 'post'],
-  ['/mfa/duo-web/verify', 'post'],
-  ['/mfa/duo-web/config', 'get'],
-  ['/mfa/duo-web/config', 'put'],
-  ['/mfa/okta-verify/verify', 'post'],
-  ['/mfa/okta-verify/config', 'get'],
-  ['/mfa/okta-verify/config', 'put'],
   ['/mfa/{method}/test', 'get'],
   ['/mfa/{method}/delete', 'delete'],
 ];
+
+/** Official operations served, by path and HTTP method: each method's, then the shared ones. */
+export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [...DESCRIPTORS.flatMap((d) => d.openapi.official ?? []), ...SHARED_OPERATIONS];
 
 /**
  * The operations of the versioned MFA Configuration API v1 (SailPoint api-specs
@@ -30,12 +22,7 @@ export const SERVED_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
  * /v3/mfa/..., with operationIds suffixed V1 (getMFAOktaConfigV1, ...). It has no delete.
  */
 export const CONFIGURATION_V1_OPERATIONS: ReadonlyArray<readonly [string, string]> = [
-  ['/mfa/okta-verify/config', 'get'],
-  ['/mfa/okta-verify/config', 'put'],
-  ['/mfa/duo-web/config', 'get'],
-  ['/mfa/duo-web/config', 'put'],
-  ['/mfa/kba/config', 'get'],
-  ['/mfa/kba/config/answers', 'post'],
+  ...DESCRIPTORS.flatMap((d) => d.openapi.configurationV1 ?? []),
   ['/mfa/{method}/test', 'get'],
 ];
 
@@ -44,51 +31,33 @@ export const configurationV1Path = (path: string): string => path.replace(/^\/mf
 
 type Json = Record<string, unknown>;
 
-const EXTENSIONS: Record<string, Json> = {
-  ...Object.fromEntries(
-    ['/v3', '/beta'].map((prefix) => [
-      `${prefix}/mfa/duo-web/sign-request`,
-      {
-        post: {
-          operationId: prefix === '/v3' ? 'signDuoRequest' : 'signDuoRequestBeta',
-          tags: ['MFA Controller'],
-          summary: 'Duo Web v2 sig_request for an identity\'s Duo prompt (extension; scope idn:mfa:verify; docs/duo.md)',
-          description: 'Body {userId}: the identity alias. Answers {signedRequest, host}: the sig_request for the Duo iframe prompt, signed for the Duo username held in the configured identity attribute, and the Duo API host.',
-          responses: { '200': { description: 'The signed request and the Duo host.' }, '400': { description: 'Duo is not configured or enabled.' }, '404': { description: 'No active identity with a Duo username.' } },
-        },
-      },
+/** Each method's own operations, under /v3 and /beta (operationIds suffixed Beta there). */
+const METHOD_EXTENSIONS: Record<string, Json> = Object.fromEntries(
+  DESCRIPTORS.flatMap((d) =>
+    ['/v3', '/beta'].flatMap((prefix) =>
+      Object.entries(d.openapi.extensions ?? {}).map(([path, operations]) => [
+        `${prefix}${path}`,
+        Object.fromEntries(
+          Object.entries(operations).map(([verb, operation]) => [verb, { ...operation, operationId: prefix === '/v3' ? operation.operationId : `${operation.operationId}Beta` }]),
+        ),
+      ]),
+    ),
+  ),
+);
+
+/** Each method's public routes (a hosted page), at their own path, with no bearer token. */
+const METHOD_PUBLIC: Record<string, Json> = Object.fromEntries(
+  DESCRIPTORS.flatMap((d) =>
+    Object.entries(d.openapi.public ?? {}).map(([path, operations]) => [
+      path,
+      Object.fromEntries(Object.entries(operations).map(([verb, operation]) => [verb, { ...operation, security: [] }])),
     ]),
   ),
-  // RSA SecurID (docs/rsa.md): the spec polls rsa but has no call to start it or to configure it.
-  ...Object.fromEntries(
-    ['/v3', '/beta'].flatMap((prefix) => {
-      const id = (name: string) => (prefix === '/v3' ? name : `${name}Beta`);
-      return [
-        [
-          `${prefix}/mfa/rsa/verify`,
-          {
-            post: {
-              operationId: id('sendRsaVerifyRequest'),
-              tags: ['MFA Controller'],
-              summary: 'Start an RSA SecurID verification (extension; scope idn:mfa:verify; docs/rsa.md)',
-              description: 'Body {userId, method: APPROVE | SECURID, tokencode?}. APPROVE sends a push and answers PENDING; poll /mfa/rsa/poll for the outcome. SECURID checks the tokencode at once and answers SUCCESS or FAILED. Answers VerificationResponse.',
-              responses: { '200': { description: 'VerificationResponse.' }, '400': { description: 'The body is not valid.' } },
-            },
-          },
-        ],
-        [
-          `${prefix}/mfa/rsa/config`,
-          {
-            get: { operationId: id('getMFARsaConfig'), tags: ['MFA Configuration'], summary: 'RSA SecurID configuration, client key masked (extension; MfaDuoConfig shape)', responses: { '200': { description: 'The configuration.' } } },
-            put: { operationId: id('setMFARsaConfig'), tags: ['MFA Configuration'], summary: 'Set the RSA SecurID configuration (extension; MfaDuoConfig shape)', responses: { '200': { description: 'The configuration.' }, '400': { description: 'What is missing or wrong.' } } },
-          },
-        ],
-      ];
-    }),
-  ),
-  // Authenticator apps (docs/totp.md).
-  ...totpOperations(),
-  ...PASSKEY_OPERATIONS,
+);
+
+const EXTENSIONS: Record<string, Json> = {
+  ...METHOD_EXTENSIONS,
+  ...METHOD_PUBLIC,
   '/oauth/token': {
     post: {
       operationId: 'createAccessToken',

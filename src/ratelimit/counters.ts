@@ -1,10 +1,10 @@
 // Fixed-window counters for rate limits: in Redis when configured, else in the database. Either way
 // every process sees the same counts.
 import { Redis } from 'ioredis';
-import type { RateCounter, Store } from '../core/ports.js';
+import type { CounterStore, RateCounter } from '../core/ports.js';
 
 export class StoreRateCounter implements RateCounter {
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: CounterStore) {}
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     return this.store.hitCounter(key, windowMs, now);
   }

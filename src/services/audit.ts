@@ -1,14 +1,14 @@
 // The audit trail: each decision a service reports becomes one appended row, then is handed to the
 // listeners (metrics, the events webhook), which never block or fail the request.
 import { AuditIds, toAuditEvent, type AuditEvent, type Decision } from '../core/audit.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
+import type { AuditSink, AuditStore, Clock } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 
 /** Told of every event once it is stored; must return at once (queue work, do not await it). */
 export type AuditListener = (event: AuditEvent) => void;
 
 export interface AuditTrailDeps {
-  readonly store: Store;
+  readonly store: Pick<AuditStore, 'appendAudit'>;
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly listeners?: readonly AuditListener[];

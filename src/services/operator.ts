@@ -1,7 +1,7 @@
 // What an operator does for one person by hand (from the command line): end their lockouts, or clear
 // their security answers so they enrol again. Each action is one audit event, as a decision is.
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { Method } from '../core/model.js';
+import type { AuditSink, Clock, IdentityStore, KbaStore, LockoutStore } from '../core/ports.js';
+import { LOCKOUT_METHODS, type Method } from '../methods/index.js';
 
 /** The client id operator actions are recorded under: they come from no API client. */
 export const OPERATOR_CLIENT_ID = 'operator';
@@ -12,17 +12,25 @@ export interface UnlockResult {
 }
 
 export class OperatorActions {
-  constructor(private readonly deps: { readonly store: Store; readonly clock: Clock; readonly audit: AuditSink }) {}
+  constructor(
+    private readonly deps: {
+      readonly store: Pick<IdentityStore, 'findIdentity'> & Pick<KbaStore, 'listAnswers' | 'replaceAnswers'> & Pick<LockoutStore, 'lockedUntil' | 'clearFailures'>;
+      readonly clock: Clock;
+      readonly audit: AuditSink;
+      /** The methods whose lockouts an unlock ends: every one that keeps them (the registry's) unless told otherwise. */
+      readonly lockoutMethods?: readonly Method[];
+    },
+  ) {}
 
   /**
-   * Forgets the alias's failures and ends its token, KBA and authenticator-app lockouts. Lockouts are kept
-   * per alias whether or not the identity exists, so an unknown alias is unlocked too.
+   * Forgets the alias's failures and ends its lockouts in every method that keeps them (token, KBA).
+   * Lockouts are kept per alias whether or not the identity exists, so an unknown alias is unlocked too.
    */
   async unlock(alias: string): Promise<UnlockResult> {
     const { store, clock, audit } = this.deps;
     const now = clock.now();
     const wasLocked: Array<{ method: Method; until: number }> = [];
-    for (const method of ['token', 'kba', 'totp'] as const) {
+    for (const method of this.deps.lockoutMethods ?? LOCKOUT_METHODS) {
       const until = await store.lockedUntil(alias, method);
       if (until > now) wasLocked.push({ method, until });
       await store.clearFailures(alias, method);

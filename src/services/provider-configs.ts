@@ -1,8 +1,9 @@
 // Provider configurations: sealed at rest, shown masked, tested against the provider itself.
 import type { Sealer } from '../auth/seal.js';
 import { badRequest } from '../core/errors.js';
-import type { Clock, Store } from '../core/ports.js';
+import type { Clock, ProviderConfigStore } from '../core/ports.js';
 import { STRICT_PROVIDER_NETWORK, type ProviderNetworkPolicy } from '../core/provider-network.js';
+import { ERROR_METHOD_DISABLED, errorNotConfigured } from '../core/provider-config.js';
 import {
   applyConfigInput,
   joinSecrets,
@@ -12,7 +13,7 @@ import {
   type ProviderConfig,
   type ProviderConfigInput,
   type ProviderMethod,
-} from '../core/provider-config.js';
+} from '../methods/provider-config.js';
 
 /** What `GET /mfa/{method}/test` reports. */
 export type ProviderTestResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -32,7 +33,7 @@ export interface ProviderConfigsOptions {
 
 export class ProviderConfigs {
   constructor(
-    private readonly store: Store,
+    private readonly store: ProviderConfigStore,
     private readonly sealer: Sealer,
     private readonly clock: Clock,
     private readonly options: ProviderConfigsOptions = {},
@@ -82,8 +83,8 @@ export class ProviderConfigs {
   /** The configuration if the method can be used now, else the reason it cannot. */
   async usable(method: ProviderMethod): Promise<ProviderConfig | string> {
     const config = await this.get(method);
-    if (!config) return `MFA method ${method} is not configured.`;
-    if (!config.enabled) return 'MFA Method is disabled.';
+    if (!config) return errorNotConfigured(method);
+    if (!config.enabled) return ERROR_METHOD_DISABLED;
     return config;
   }
 }

@@ -2,7 +2,7 @@
 // lockout rows whose window and lock have passed, rate counters of past windows, old audit events.
 // The store deletes in small batches; on PostgreSQL one process of many does it at a time.
 import type { Logger } from 'pino';
-import type { Clock, PruneResult, RetentionPolicy, Store } from '../core/ports.js';
+import type { Clock, PruneResult, RetentionPolicy, StoreMaintenance } from '../core/ports.js';
 
 const DAY_MS = 86_400_000;
 
@@ -44,10 +44,12 @@ export class Pruner {
   private stopped = false;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: Pick<StoreMaintenance, 'prune'>,
     private readonly clock: Clock,
     private readonly settings: RetentionSettings,
     private readonly logger: Pick<Logger, 'info' | 'warn'>,
+    /** The methods' own prunes (of tables they bring: docs/methods.md), run after the store's with the same policy. */
+    private readonly methodPrunes: ReadonlyArray<(policy: RetentionPolicy) => Promise<number>> = [],
   ) {}
 
   /** Runs every interval, the first time one interval after start (processes starting together do not all prune at once). */
@@ -67,8 +69,15 @@ export class Pruner {
   async runOnce(): Promise<PruneResult | undefined> {
     const startedAt = Date.now();
     try {
-      const result = await this.store.prune(retentionPolicy(this.settings, this.clock.now()));
-      if (result && Object.values(result).some((n) => n > 0)) this.logger.info({ pruned: result, ms: Date.now() - startedAt }, 'pruned expired rows');
+      const policy = retentionPolicy(this.settings, this.clock.now());
+      const result = await this.store.prune(policy);
+      // Another process is pruning this database now: it does the methods' rows too.
+      if (!result) return result;
+      let methodRows = 0;
+      for (const prune of this.methodPrunes) methodRows += await prune(policy);
+      if (Object.values(result).some((n) => n > 0) || methodRows > 0) {
+        this.logger.info({ pruned: methodRows > 0 ? { ...result, methodRows } : result, ms: Date.now() - startedAt }, 'pruned expired rows');
+      }
       return result;
     } catch (err) {
       this.logger.warn({ err }, 'prune failed; will try again at the next interval');

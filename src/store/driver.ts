@@ -24,3 +24,9 @@ export interface SqlDriver extends SqlExecutor {
   withTryLock<T>(key: number, work: () => Promise<T>): Promise<T | undefined>;
   close(): Promise<void>;
 }
+
+/**
+ * What a method's own store part is given (docs/methods.md): statements and transactions on the service's
+ * database, with its dialect; not the schema, locks or closing, which stay with the store.
+ */
+export type SqlDatabase = Pick<SqlDriver, 'dialect' | 'all' | 'get' | 'run' | 'transaction'>;

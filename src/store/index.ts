@@ -10,7 +10,7 @@ import { isPostgresUrl } from './url.js';
 
 export { isPostgresUrl };
 
-export function openStore(databaseUrl: string, options: { schema?: string } = {}): Store {
+export function openStore(databaseUrl: string, options: { schema?: string } = {}): SqlStore {
   const driver = isPostgresUrl(databaseUrl)
     ? new PostgresDriver({ connectionString: databaseUrl, ...(options.schema ? { schema: options.schema } : {}) })
     : new SqliteDriver(databaseUrl);

@@ -16,7 +16,7 @@ import type {
 } from '../core/ports.js';
 import type { AuditEvent, AuditQuery } from '../core/audit.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
-import type { Param, SqlDriver, SqlExecutor } from './driver.js';
+import type { Param, SqlDatabase, SqlDriver, SqlExecutor } from './driver.js';
 import { WrongGuessBatch } from './guess-batch.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -134,6 +134,8 @@ const VERIFICATION_COLUMNS =
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
+  /** The same database for a method's own store part (its own tables), so that SqlStore need not grow. */
+  readonly sql: SqlDatabase;
   private readonly auditBatch: InsertBatch;
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
@@ -141,6 +143,7 @@ export class SqlStore implements Store {
   /** Read by the methods' own slices of storage (src/store/index.ts driverOf). */
   constructor(readonly db: SqlDriver) {
     this.kind = db.dialect;
+    this.sql = db;
     this.wrongGuesses = new WrongGuessBatch(db);
     this.counterHits = new CounterHits(db);
     this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);

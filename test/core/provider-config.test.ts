@@ -14,7 +14,7 @@ import {
   type ProviderConfig,
   type ProviderConfigInput,
   type ProviderMethod,
-} from '../../src/core/provider-config.js';
+} from '../../src/methods/provider-config.js';
 
 const NOW = 1_700_000_000_000;
 const IKEY = 'DI' + 'X'.repeat(18);

@@ -6,17 +6,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Verification } from '../../src/core/model.js';
 import {
-  ERROR_EXPIRED,
   ERROR_LOCKED,
   ERROR_SUPERSEDED,
-  ERROR_UNKNOWN_REQUEST,
-  UNKNOWN_REQUEST,
   earlyAnswer,
   lockAfterWrongGuess,
   precheckGuess,
-  statusAt,
   type TokenPolicy,
 } from '../../src/core/token-rules.js';
+import { ERROR_EXPIRED, ERROR_UNKNOWN_REQUEST, UNKNOWN_REQUEST, statusAt } from '../../src/core/verification.js';
 
 const NOW = 1_000_000;
 

@@ -17,6 +17,8 @@ import { Secret, TOTP } from 'otpauth';
 import { createClient } from '../../src/auth/clients.js';
 import { loadConfig } from '../../src/config.js';
 import { generateId } from '../../src/core/secrets.js';
+import { DESCRIPTORS, METHODS as METHOD_IDS, PROVIDER_DESCRIPTORS } from '../../src/methods/index.js';
+import type { ExampleSource } from '../../src/methods/method.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -123,7 +125,6 @@ function emit(value: J): string {
 // ---------------------------------------------------------------------------------------------------
 // Hostile values
 
-const DELIVERY_TYPES = ['SMS_PERSONAL', 'VOICE_PERSONAL', 'SMS_WORK', 'VOICE_WORK', 'EMAIL_WORK', 'EMAIL_PERSONAL'];
 const SEEDED_ALIASES = ['fuzz.user', 'will.albin', 'fuzz.second'];
 const VICTIM_ALIASES = ['victim-1', 'victim-2', 'victim.three'];
 const QUESTION_IDS = ['q-pet', 'q-city', 'q-school', 'q-food'];
@@ -402,19 +403,16 @@ async function closedPort(): Promise<number> {
 
 const b64u = (text: string | Buffer) => Buffer.from(text).toString('base64url');
 
+/** Each provider method's example configuration (from its descriptor), its provider at a closed local port. */
 function providerConfigs(port: number): Record<string, J> {
-  return {
-    'okta-verify': obj({ mfaMethod: 'okta-verify', enabled: true, host: `http://127.0.0.1:${port}`, accessKey: '00okta-api-token-for-fuzzing', identityAttribute: 'email' }),
-    'duo-web': obj({
-      mfaMethod: 'duo-web',
-      enabled: true,
-      host: `http://127.0.0.1:${port}`,
-      accessKey: 'A'.repeat(40),
-      identityAttribute: 'email',
-      configProperties: obj({ ikey: 'DIWJ8X6AEYOR5OMC6TQ1', skey: 'Zh5eGmUq9zpfQnyUIu5OL9iWoMMv5ecvxsYLyHd5' }),
-    }),
-    rsa: obj({ mfaMethod: 'rsa', enabled: true, host: `http://127.0.0.1:${port}`, accessKey: 'rsa-client-key-for-fuzzing', identityAttribute: 'email', configProperties: obj({ clientId: 'fuzz-agent' }) }),
-  };
+  return Object.fromEntries(PROVIDER_DESCRIPTORS.map((d) => [d.id, toModel(d.provider.example(`http://127.0.0.1:${port}`))]));
+}
+
+/** A plain JSON value as the model. */
+function toModel(value: unknown): J {
+  if (Array.isArray(value)) return value.map(toModel);
+  if (value !== null && typeof value === 'object') return new Obj(Object.entries(value).map(([k, v]) => [k, toModel(v)]));
+  return value as J;
 }
 
 async function seedIdentities(runtime: Runtime): Promise<void> {
@@ -545,7 +543,7 @@ async function forgeTokens(runtime: Runtime, valid: string): Promise<Array<reado
 // Generators
 
 const PARAM_VALUES: Readonly<Record<string, readonly string[]>> = {
-  method: ['okta-verify', 'duo-web', 'rsa', 'kba', 'token', 'totp'],
+  method: METHOD_IDS,
   alias: VICTIM_ALIASES,
   id: VICTIM_QUESTIONS,
   clientId: ['0123456789abcdef0123456789abcdef'],
@@ -651,64 +649,36 @@ interface Payload {
 const json = (label: string, value: J): Payload => ({ label, body: Buffer.from(emit(value)), contentType: 'application/json' });
 const text = (label: string, body: string | Buffer, contentType: string | undefined): Payload => ({ label, body: Buffer.from(body), contentType });
 
-function answers(rng: Rng): J {
-  const ids = [...QUESTION_IDS].sort(() => rng.next() - 0.5).slice(0, rng.between(3, 4));
-  return ids.map((id) => obj({ id, answer: rng.chance(0.5) ? 'right' : hostileString(rng) }));
+/** The world of this test as the methods' examples see it: its identities and questions, drawn from `rng`. */
+function exampleSource(rng: Rng): ExampleSource {
+  return {
+    alias: () => rng.pick(SEEDED_ALIASES),
+    email: () => rng.pick(['fuzz@example.com', 'will.albin@example.com', 'nobody@example.com']),
+    questionIds: () => [...QUESTION_IDS].sort(() => rng.next() - 0.5),
+    text: () => hostileString(rng),
+    digits: (length) => String(rng.int(10 ** length)).padStart(length, '0'),
+    integer: (min, max) => rng.between(min, max),
+    hex: (bytes) => rng.hex(bytes),
+    chance: (probability) => rng.chance(probability),
+    pick: (items) => rng.pick(items),
+    nowSeconds: () => Math.floor(Date.now() / 1000),
+  };
 }
 
-function duoSignedResponse(rng: Rng): string {
-  const part = (prefix: string) => `${prefix}|${b64u(`${rng.pick(SEEDED_ALIASES)}|DIWJ8X6AEYOR5OMC6TQ1|${Math.floor(Date.now() / 1000) + rng.between(-600, 600)}`)}|${rng.hex(20)}`;
-  return `${part('AUTH')}:${part('APP')}`;
-}
+/** Every method's example requests (from its descriptor), by `VERB /path` without the prefix. */
+const METHOD_EXAMPLES: ReadonlyMap<string, (source: ExampleSource) => unknown> = new Map(DESCRIPTORS.flatMap((d) => Object.entries(d.examples.requests)));
 
 /** A valid request body for the route, or undefined when it takes none. */
 function validPayload(rng: Rng, world: World, key: string): Payload | undefined {
   const alias = () => rng.pick(SEEDED_ALIASES);
+  const example = METHOD_EXAMPLES.get(key);
+  if (example) return json('valid', toModel(example(exampleSource(rng))));
+  const configured = /^PUT \/mfa\/([^/]+)\/config$/.exec(key)?.[1];
+  const providerConfig = configured === undefined ? undefined : providerConfigs(world.closedPort)[configured];
+  if (providerConfig !== undefined) return json('valid', providerConfig);
   switch (key) {
-    case 'POST /mfa/token/send':
-      return json('valid', obj({ userAlias: alias(), deliveryType: rng.pick(DELIVERY_TYPES) }));
-    case 'POST /mfa/token/authenticate':
-      return json('valid', obj({ token: String(rng.int(1_000_000)).padStart(6, '0'), userAlias: alias(), deliveryType: rng.pick(DELIVERY_TYPES) }));
-    case 'POST /mfa/totp/enrol':
-      return json('valid', obj({ userAlias: alias() }));
-    case 'POST /mfa/totp/confirm':
-    case 'POST /mfa/totp/authenticate':
-      return json('valid', obj({ userAlias: alias(), totpCode: String(rng.int(1_000_000)).padStart(6, '0') }));
-    case 'POST /mfa/totp/poll':
     case 'POST /mfa/{method}/poll':
       return json('valid', obj({ requestId: world.requestIds.length > 0 && rng.chance(0.7) ? rng.pick(world.requestIds) : rng.hex(16) }));
-    case 'POST /mfa/kba/config/answers':
-    case 'POST /mfa/kba/authenticate':
-      return json('valid', answers(rng));
-    case 'POST /mfa/duo-web/verify':
-      return json('valid', obj({ userId: alias(), signedResponse: duoSignedResponse(rng) }));
-    case 'POST /mfa/duo-web/sign-request':
-      return json('valid', obj({ userId: alias() }));
-    case 'POST /mfa/okta-verify/verify':
-      return json('valid', obj({ userId: rng.pick(['fuzz@example.com', 'will.albin@example.com', 'nobody@example.com']) }));
-    case 'POST /mfa/rsa/verify':
-      return json('valid', rng.chance(0.5) ? obj({ userId: alias(), method: 'SECURID', tokencode: String(rng.int(1e8)).padStart(8, '0') }) : obj({ userId: alias(), method: 'APPROVE' }));
-    case 'POST /mfa/passkey/registration/options':
-    case 'POST /mfa/passkey/authentication/options':
-      return json('valid', obj({ userAlias: alias() }));
-    case 'POST /mfa/passkey/start':
-      return json('valid', rng.chance(0.5) ? obj({ userAlias: alias() }) : obj({ userAlias: alias(), returnUrl: rng.pick(['https://app.example.com/back', '//evil.example', hostileString(rng)]) }));
-    case 'POST /mfa/passkey/authenticate':
-      return json('valid', obj({ requestId: world.requestIds.length > 0 && rng.chance(0.5) ? rng.pick(world.requestIds) : rng.hex(16), response: webauthnResponse(rng, 'assertion') }));
-    case 'POST /mfa/passkey/registration/verify':
-      return json('valid', obj({ requestId: rng.hex(16), response: webauthnResponse(rng, 'attestation'), name: rng.pick(['Laptop', hostileString(rng)]) }));
-    case 'POST /mfa/passkey/credentials/rename':
-      return json('valid', obj({ credentialId: rng.bytes(16).toString('base64url'), name: hostileString(rng) }));
-    case 'POST /mfa/passkey/credentials/remove':
-      return json('valid', obj({ credentialId: rng.bytes(16).toString('base64url') }));
-    case 'POST /passkey/verify/options':
-      return json('valid', obj({ token: rng.bytes(32).toString('base64url') }));
-    case 'POST /passkey/verify/complete':
-      return json('valid', obj({ token: rng.bytes(32).toString('base64url'), response: webauthnResponse(rng, 'assertion') }));
-    case 'PUT /mfa/okta-verify/config':
-    case 'PUT /mfa/duo-web/config':
-    case 'PUT /mfa/rsa/config':
-      return json('valid', providerConfigs(world.closedPort)[key.split('/')[2]!]!);
     case 'POST /oauth/token':
       return text(
         'valid',
@@ -767,17 +737,6 @@ function portalHeaders(rng: Rng, world: World): { label: string; headers: Array<
   ])();
   if (origin[1] !== undefined) headers.push(['origin', origin[1]]);
   return { label: `${cookie[0]}, ${origin[0]}`, headers };
-}
-
-/** A WebAuthn answer of the right shape whose parts are random bytes (or, now and then, hostile text). */
-function webauthnResponse(rng: Rng, kind: 'assertion' | 'attestation'): Obj {
-  const part = (size: number): J => (rng.chance(0.1) ? hostileString(rng) : rng.bytes(size).toString('base64url'));
-  const id = rng.bytes(rng.between(1, 64)).toString('base64url');
-  const response =
-    kind === 'assertion'
-      ? obj({ clientDataJSON: part(120), authenticatorData: part(37), signature: part(70), userHandle: part(32) })
-      : obj({ clientDataJSON: part(120), attestationObject: part(200), transports: ['internal', 'hybrid'] });
-  return obj({ id, rawId: rng.chance(0.9) ? id : part(16), type: 'public-key', response, clientExtensionResults: obj({}) });
 }
 
 function deep(rng: Rng, levels: number): string {

@@ -7,12 +7,15 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
 import type { Store } from '../../src/core/ports.js';
+import type { SqlDatabase } from '../../src/store/driver.js';
 import { openStore } from '../../src/store/index.js';
 
 export type StoreTargetName = 'sqlite' | 'postgres';
 
 export interface OpenedStore {
   readonly store: Store;
+  /** The same database as a method's own store part gets it (MethodContext.sql; docs/methods.md). */
+  readonly sql: SqlDatabase;
   /** What openStore was given: open a second store on it to act as another process. */
   readonly url: string;
   /** The PostgreSQL schema this store lives in; absent for SQLite. */
@@ -62,6 +65,7 @@ const sqliteTarget: StoreTarget = {
     }
     return {
       store,
+      sql: store.sql,
       url,
       async cleanup(): Promise<void> {
         await closeQuietly(store);
@@ -96,6 +100,7 @@ function postgresTarget(url: string): StoreTarget {
       }
       return {
         store,
+        sql: store.sql,
         url,
         schema,
         async cleanup(): Promise<void> {

@@ -180,7 +180,6 @@ describeEachDatabase('TOTP over HTTP', ({ postgres }) => {
       ['/mfa/totp/enrol', 'post', 'enrolTotp'],
       ['/mfa/totp/confirm', 'post', 'confirmTotp'],
       ['/mfa/totp/authenticate', 'post', 'authenticateTotp'],
-      ['/mfa/totp/poll', 'post', 'pollTotp'],
       ['/mfa/totp/status', 'get', 'getTotpStatus'],
       ['/mfa/totp/registration', 'delete', 'resetTotp'],
     ] as const) {

@@ -6,7 +6,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { signRequest, signVals } from '../../src/core/duo-web.js';
-import { ERROR_DUO_INVALID, ERROR_DUO_REPLAYED } from '../../src/services/duo.js';
+import { ERROR_DUO_INVALID, ERROR_DUO_REPLAYED } from '../../src/methods/duo-web/service.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const IKEY = 'DIXXXXXXXXXXXXXXXXXX';

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  RSA_ERROR_BAD_STATE,
-  RSA_ERROR_FAILED,
-  RSA_ERROR_NOT_AVAILABLE,
-  RSA_ERROR_STEP_UP,
+  ERROR_RSA_BAD_STATE as RSA_ERROR_BAD_STATE,
+  ERROR_RSA_FAILED as RSA_ERROR_FAILED,
+  ERROR_RSA_NOT_AVAILABLE as RSA_ERROR_NOT_AVAILABLE,
+  ERROR_RSA_STEP_UP as RSA_ERROR_STEP_UP,
   decodePushState,
   encodePushState,
   rsaInitializeOutcome,

@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { RSA_ERROR_FAILED } from '../../src/core/rsa.js';
+import { ERROR_RSA_FAILED as RSA_ERROR_FAILED } from '../../src/core/rsa.js';
 import { ProviderGateway } from '../../src/providers/gateway.js';
 import { providerFetch } from '../../src/providers/http.js';
 import { sealerFor } from '../../src/runtime.js';
 import { ProviderConfigs } from '../../src/services/provider-configs.js';
-import { RsaService } from '../../src/services/rsa.js';
+import { RsaService } from '../../src/methods/rsa/service.js';
 import { postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const CLIENT_KEY = 'rsa-client-key-0123456789';

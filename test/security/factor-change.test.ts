@@ -3,7 +3,7 @@
 // without proving a current factor, or during a lockout, to take the account over for good.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { ERROR_CHANGE_LOCKED, ERROR_CHANGE_NEEDS_PROOF } from '../../src/services/kba.js';
+import { ERROR_CHANGE_LOCKED, ERROR_CHANGE_NEEDS_PROOF } from '../../src/methods/kba/service.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const WINDOW_SECONDS = 120;

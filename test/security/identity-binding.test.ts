@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { createClient } from '../../src/auth/clients.js';
-import { ERROR_UNKNOWN_REQUEST } from '../../src/core/token-rules.js';
+import { ERROR_UNKNOWN_REQUEST } from '../../src/core/verification.js';
 import { IDENTITY_ALIAS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/http/routes/oauth.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 

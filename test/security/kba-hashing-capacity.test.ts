@@ -7,7 +7,7 @@ import { after, before, describe, it, mock } from 'node:test';
 import argon2 from 'argon2';
 import { createClient } from '../../src/auth/clients.js';
 import { ServiceError } from '../../src/core/errors.js';
-import { AnswerHasher } from '../../src/services/answer-hasher.js';
+import { AnswerHasher } from '../../src/methods/kba/answer-hasher.js';
 import { postJson, startServer, type TestServer } from '../helpers/server.js';
 
 type Answers = Array<{ id: string; answer: string }>;

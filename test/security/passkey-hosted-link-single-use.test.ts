@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ERROR_LINK_UNUSABLE, ERROR_NOT_ACCEPTED } from '../../src/methods/passkey/core.js';
-import { ERROR_EXPIRED } from '../../src/core/token-rules.js';
+import { ERROR_EXPIRED } from '../../src/core/verification.js';
 import { driverOf } from '../../src/store/index.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { FORGED_ASSERTION } from '../helpers/passkeys.js';
@@ -33,7 +33,7 @@ describeEachDatabase('Hosted passkey link, single use', ({ postgres }) => {
     return { requestId, verificationUrl, linkToken: new URL(verificationUrl).hash.slice(1) };
   }
   const page = (call: 'options' | 'complete', body: unknown) =>
-    fetch(`${server.baseUrl}/passkey/verify/${call}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${server.baseUrl}/mfa/passkey/verify/${call}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   const poll = async (requestId: string) => (await postJson(server, '/v3/mfa/passkey/poll', token, { requestId })).body;
 
   it('the link\'s token is in its fragment (never sent in a request line, so never logged) and stored only as a keyed hash', async () => {
@@ -99,7 +99,7 @@ describeEachDatabase('Hosted passkey link, single use', ({ postgres }) => {
   });
 
   it('the page is strict: no caching, no referrer leaving the service, no framing, scripts only from the service', async () => {
-    const response = await fetch(`${server.baseUrl}/passkey/verify`);
+    const response = await fetch(`${server.baseUrl}/mfa/passkey/verify`);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('cache-control'), 'no-store');
     assert.equal(response.headers.get('referrer-policy'), 'same-origin');

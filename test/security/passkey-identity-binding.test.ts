@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { ERROR_NOT_ACCEPTED, ERROR_REGISTRATION_UNKNOWN } from '../../src/methods/passkey/core.js';
-import { ERROR_UNKNOWN_REQUEST } from '../../src/core/token-rules.js';
+import { ERROR_UNKNOWN_REQUEST } from '../../src/core/verification.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { FORGED_ASSERTION, FORGED_ATTESTATION, actingToken, givePasskey } from '../helpers/passkeys.js';
 

@@ -51,7 +51,7 @@ describeEachDatabase('Hosted passkey return URL, allow-list', ({ postgres }) => 
     const started = await postJson(server, '/beta/mfa/passkey/start', token, { userAlias: 'dave', returnUrl: `${ALLOWED}/step?session=7&requestId=forged` });
     assert.equal(started.status, 200, JSON.stringify(started.body));
     const linkToken = new URL(started.body.verificationUrl).hash.slice(1);
-    const answered = await fetch(`${server.baseUrl}/passkey/verify/complete`, {
+    const answered = await fetch(`${server.baseUrl}/mfa/passkey/verify/complete`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ token: linkToken, response: FORGED_ASSERTION }),

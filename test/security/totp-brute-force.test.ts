@@ -5,7 +5,7 @@
 // rule refuses changes during it, and an operator's unlock ends it.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { ERROR_CHANGE_LOCKED } from '../../src/services/kba.js';
+import { ERROR_CHANGE_LOCKED } from '../../src/methods/kba/service.js';
 import { ERROR_TOTP_LOCKED } from '../../src/methods/totp/service.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { appCode, steppedClock, totpCalls, wrongCode } from '../helpers/totp.js';

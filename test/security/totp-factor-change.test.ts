@@ -4,7 +4,7 @@
 // registration, which needs no proof, being used as the proof for changing another factor.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { ERROR_CHANGE_NEEDS_PROOF } from '../../src/services/kba.js';
+import { ERROR_CHANGE_NEEDS_PROOF } from '../../src/methods/kba/service.js';
 import { ERROR_TOTP_CHANGE_LOCKED, ERROR_TOTP_CHANGE_NEEDS_PROOF } from '../../src/methods/totp/service.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { appCode, steppedClock, totpCalls } from '../helpers/totp.js';

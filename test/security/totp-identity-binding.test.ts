@@ -4,7 +4,7 @@
 // (an operator's act) with sp:scopes:all; and a client without the method's scope enrolling at all.
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { ERROR_UNKNOWN_REQUEST } from '../../src/core/token-rules.js';
+import { ERROR_UNKNOWN_REQUEST } from '../../src/core/verification.js';
 import { IDENTITY_ALIAS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from '../../src/http/routes/oauth.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { appCode, steppedClock, totpCalls } from '../helpers/totp.js';

@@ -150,7 +150,7 @@ describeWithBrowser('Passkeys in Chromium', ({ browser }) => {
       const started = await api('start', appToken, { userAlias: alias, returnUrl: `${app.backUrl}?order=42` });
       assert.equal(started.status, 200, JSON.stringify(started.body));
       const { requestId, verificationUrl } = started.body;
-      assert.ok(verificationUrl.startsWith(`${ps.pageBase}/passkey/verify#`), verificationUrl);
+      assert.ok(verificationUrl.startsWith(`${ps.pageBase}/mfa/passkey/verify#`), verificationUrl);
       const outsideBefore = outsideRequests.length;
 
       await page.goto(verificationUrl);
@@ -180,7 +180,7 @@ describeWithBrowser('Passkeys in Chromium', ({ browser }) => {
       assert.equal(await page.isHidden('#verify'), true, 'nothing left to press');
       await saveScreenshot(page, 'passkey-link-used');
       const token = verificationUrl.split('#')[1];
-      const again = await fetch(`${ps.pageBase}/passkey/verify/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
+      const again = await fetch(`${ps.pageBase}/mfa/passkey/verify/options`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
       assert.equal(again.status, 404);
 
       const outside = outsideRequests.slice(outsideBefore).filter((url) => !url.startsWith(`${app.origin}/back?`));

@@ -1,34 +1,29 @@
-// The MFA Controller API, registered once under /v3 and once under /beta.
+// The MFA Controller API, registered once under /v3 and once under /beta: the provider configuration
+// calls, each method's own routes (from its descriptor, src/methods), and the poll every method shares.
 import type { FastifyPluginAsync } from 'fastify';
-import { METHODS, type DeliveryType, type Method } from '../../core/model.js';
-import type { Clock, Store } from '../../core/ports.js';
-import { pollVerification, type ProviderPoller } from '../../services/poll.js';
-import type { KbaAnswerItem, KbaService } from '../../services/kba.js';
-import type { TokenService } from '../../services/token.js';
 import type { AccessTokens } from '../../auth/access-tokens.js';
-import { actingIdentityOf, bearerAuth, identityBinding, principalOf } from '../auth.js';
-import { boundUserFields, failedCheckGate } from '../bounds.js';
+import type { Clock, IdentityStore, ProviderConfigStore, VerificationStore } from '../../core/ports.js';
+import { METHODS, type Method } from '../../methods/index.js';
+import type { BuiltMethod } from '../../methods/method.js';
+import { pollVerification, type ProviderPoller } from '../../methods/poll.js';
 import type { FailedCheckLimit } from '../../services/failed-checks.js';
+import { bearerAuth, identityBinding, principalOf } from '../auth.js';
+import { boundUserFields, failedCheckGate } from '../bounds.js';
 import { schemaOf } from '../spec.js';
-import { ANSWERS_BODY, kbaConfigRoutes } from './kba-config.js';
 import { providerRoutes, type ProviderRoutesDeps } from './providers.js';
 
 export interface MfaRoutesDeps {
-  readonly store: Store;
+  readonly store: Pick<IdentityStore, 'findIdentityById'> & Pick<ProviderConfigStore, 'findProviderConfig'> & Pick<VerificationStore, 'findVerification'>;
   readonly clock: Clock;
   readonly tokens: AccessTokens;
-  readonly tokenService: TokenService;
-  readonly kbaService: KbaService;
   readonly providers: ProviderRoutesDeps;
+  /** Each method's routes, registered behind the same hooks as every call here. */
+  readonly methods: readonly BuiltMethod[];
+  /** The methods that ask a provider where a pending verification stands. */
   readonly pollers: Readonly<Partial<Record<Method, ProviderPoller>>>;
-  /** Routes of the provider methods (Duo, Okta, RSA), registered behind the same bearer check. */
-  readonly methodRoutes: readonly FastifyPluginAsync[];
   /** The per-client budget of failed checks, applied to routes marked `limitsFailedChecks`. */
   readonly failedChecks: FailedCheckLimit;
 }
-
-/** The request id of a KBA check travels in this header: the spec's KbaAuthResponse has no field for it. */
-export const REQUEST_ID_HEADER = 'x-mfa-request-id';
 
 const METHOD_PARAM = {
   type: 'object',
@@ -38,52 +33,14 @@ const METHOD_PARAM = {
 
 export const mfaRoutes: FastifyPluginAsync<MfaRoutesDeps> = async (app, deps) => {
   app.addHook('onRequest', bearerAuth(deps.tokens));
-  // Before any route below (and the method routes' plugins) is added, so they apply to every one.
+  // Before any route below (and the methods' plugins) is added, so they apply to every one.
   app.addHook('onRoute', boundUserFields);
   app.addHook('preHandler', identityBinding(deps.store));
   app.addHook('preHandler', failedCheckGate(deps.failedChecks));
   await app.register(providerRoutes, deps.providers);
-  await app.register(kbaConfigRoutes, { kbaService: deps.kbaService });
-  for (const routes of deps.methodRoutes) await app.register(routes);
-
-  app.post<{ Body: { userAlias: string; deliveryType: DeliveryType } }>(
-    '/mfa/token/send',
-    {
-      config: { scopes: ['idn:mfa:send'] },
-      schema: { body: schemaOf('SendTokenRequest'), response: { 200: schemaOf('SendTokenResponse') } },
-    },
-    async (request) => {
-      const { userAlias, deliveryType } = request.body;
-      return deps.tokenService.send(principalOf(request).clientId, userAlias, deliveryType);
-    },
-  );
-
-  app.post<{ Body: { token: string; userAlias: string; deliveryType: DeliveryType } }>(
-    '/mfa/token/authenticate',
-    {
-      config: { scopes: ['idn:mfa:verify'], limitsFailedChecks: true },
-      schema: { body: schemaOf('TokenAuthRequest'), response: { 200: schemaOf('TokenAuthResponse') } },
-    },
-    async (request) => {
-      const { token, userAlias, deliveryType } = request.body;
-      return { status: await deps.tokenService.authenticate(userAlias, deliveryType, token, principalOf(request).clientId) };
-    },
-  );
-
-  app.post<{ Body: KbaAnswerItem[] }>(
-    '/mfa/kba/authenticate',
-    {
-      config: { scopes: ['idn:mfa-kba:authenticate'], limitsFailedChecks: true },
-      schema: { body: ANSWERS_BODY, response: { 200: schemaOf('KbaAuthResponse') } },
-    },
-    async (request, reply) => {
-      const principal = principalOf(request);
-      const identity = actingIdentityOf(request);
-      const { requestId, ...answer } = await deps.kbaService.authenticate(identity, principal.clientId, request.body);
-      reply.header(REQUEST_ID_HEADER, requestId);
-      return answer;
-    },
-  );
+  for (const method of deps.methods) {
+    if (method.routes) await app.register(method.routes);
+  }
 
   app.post<{ Params: { method: Method }; Body: { requestId: string } }>(
     '/mfa/:method/poll',

@@ -6,11 +6,11 @@ import type { FastifyError, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { AccessTokens } from '../../auth/access-tokens.js';
 import { authenticateClient } from '../../auth/clients.js';
 import { IMPERSONATE_SCOPE, allows, identityBound } from '../../auth/scopes.js';
-import type { Store } from '../../core/ports.js';
+import type { ClientStore, IdentityStore } from '../../core/ports.js';
 import { handleError } from '../errors.js';
 
 export interface OAuthRoutesDeps {
-  readonly store: Store;
+  readonly store: Pick<IdentityStore, 'findIdentity' | 'findIdentityById'> & Pick<ClientStore, 'findClient'>;
   readonly tokens: AccessTokens;
 }
 

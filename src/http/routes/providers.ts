@@ -1,10 +1,11 @@
-// The MFA Configuration calls for outside providers: GET/PUT /mfa/duo-web/config and
-// /mfa/okta-verify/config, GET /mfa/{method}/test, DELETE /mfa/{method}/delete. RSA SecurID has the same
-// calls as a documented extension (/mfa/rsa/config, and rsa accepted by test and delete). The versioned
-// MFA Configuration API v1 registers the same handlers under /mfa/v1 (routes/configuration-v1.ts).
+// The MFA Configuration calls of every method with a provider configuration (its descriptor's `provider`):
+// GET/PUT /mfa/{id}/config in the schema it names, GET /mfa/{method}/test, DELETE /mfa/{method}/delete. The
+// spec's are duo-web and okta-verify; RSA SecurID has the same calls as a documented extension. The
+// versioned MFA Configuration API v1 registers the same handlers under /mfa/v1 (routes/configuration-v1.ts).
 import type { FastifyPluginAsync } from 'fastify';
 import { notFound } from '../../core/errors.js';
-import type { ProviderConfigInput, ProviderMethod } from '../../core/provider-config.js';
+import { errorNotConfigured, type ProviderConfigInput } from '../../core/provider-config.js';
+import { PROVIDER_METHODS, providerMethodsInSpecOrder, providerOf, type ProviderMethod } from '../../methods/index.js';
 import type { ProviderConfigs, ProviderTester } from '../../services/provider-configs.js';
 import { schemaOf } from '../spec.js';
 
@@ -16,7 +17,7 @@ export interface ProviderRoutesDeps {
 export interface ProviderRoutesOptions extends ProviderRoutesDeps {
   /** Where the calls live: /mfa (under /v3 and /beta) unless told otherwise. */
   readonly base?: string;
-  /** The methods with config calls, and the ones test (and delete) accept: every provider unless told otherwise. */
+  /** The methods with config calls, and the ones test (and delete) accept: every provider method unless told otherwise. */
   readonly methods?: readonly ProviderMethod[];
   /** DELETE {base}/{method}/delete; the versioned v1 API has no delete. */
   readonly withDelete?: boolean;
@@ -25,29 +26,21 @@ export interface ProviderRoutesOptions extends ProviderRoutesDeps {
 const READ = ['idn:mfa-configuration:read', 'idn:mfa-configuration:manage'];
 const MANAGE = ['idn:mfa-configuration:manage'];
 
-const CONFIG_SCHEMA: Readonly<Record<ProviderMethod, string>> = {
-  'duo-web': 'MfaDuoConfig',
-  'okta-verify': 'MfaOktaConfig',
-  rsa: 'MfaDuoConfig',
-};
-
-// The spec's enum for test and delete, plus rsa (this service's extension).
-const ALL_METHODS: readonly ProviderMethod[] = ['duo-web', 'okta-verify', 'rsa'];
-
+// The spec's enum for test and delete, in its order, and this service's own provider methods after it.
 const methodParam = (methods: readonly ProviderMethod[]) =>
   ({
     type: 'object',
     required: ['method'],
-    properties: { method: { type: 'string', enum: [...methods] } },
+    properties: { method: { type: 'string', enum: providerMethodsInSpecOrder(methods, '/mfa/{method}/test', 'get') } },
   }) as const;
 
 /** Registered inside authenticated contexts (/v3, /beta, and the v1 configuration API). */
 export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (app, deps) => {
   const base = deps.base ?? '/mfa';
-  const methods = deps.methods ?? ALL_METHODS;
+  const methods = deps.methods ?? PROVIDER_METHODS;
   const params = methodParam(methods);
   for (const method of methods) {
-    const schema = schemaOf(CONFIG_SCHEMA[method]);
+    const schema = schemaOf(providerOf(method).schema);
     app.get(`${base}/${method}/config`, { config: { scopes: READ }, schema: { response: { 200: schema } } }, async () => deps.configs.view(method));
     app.put<{ Body: ProviderConfigInput }>(
       `${base}/${method}/config`,
@@ -75,7 +68,7 @@ export const providerRoutes: FastifyPluginAsync<ProviderRoutesOptions> = async (
     { config: { scopes: MANAGE }, schema: { params, response: { 200: schemaOf('MfaOktaConfig') } } },
     async (request) => {
       const removed = await deps.configs.delete(request.params.method);
-      if (!removed) throw notFound(`MFA method ${request.params.method} is not configured.`);
+      if (!removed) throw notFound(errorNotConfigured(request.params.method));
       return removed;
     },
   );

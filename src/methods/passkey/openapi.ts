@@ -10,7 +10,7 @@ const operation = (operationId: string, summary: string, description: string, re
   responses,
 });
 
-function apiOperations(prefix: '/v3' | '/beta'): Record<string, Json> {
+export function apiOperations(prefix: '/v3' | '/beta'): Record<string, Json> {
   const id = (name: string) => (prefix === '/v3' ? name : `${name}Beta`);
   const ok = (what: string) => ({ '200': { description: what }, '400': { description: 'The body is not valid.' } });
   return {
@@ -78,16 +78,15 @@ function apiOperations(prefix: '/v3' | '/beta'): Record<string, Json> {
   };
 }
 
-export const PASSKEY_OPERATIONS: Record<string, Json> = {
-  ...apiOperations('/v3'),
-  ...apiOperations('/beta'),
-  '/passkey/verify': {
-    get: { ...operation('getPasskeyVerificationPage', 'The hosted passkey verification page (HTML; its token is in the URL fragment)', 'Open the verificationUrl of /mfa/passkey/start as it is. ?lang=en|de|fr chooses the language, else Accept-Language.', { '200': { description: 'The page.' } }, ['Pages']), security: [] },
+/** The hosted page and its two calls, at the root with no bearer token (the document marks them so). */
+export const PAGE_OPERATIONS: Record<string, Json> = {
+  '/mfa/passkey/verify': {
+    get: { ...operation('getPasskeyVerificationPage', 'The hosted passkey verification page (HTML; its token is in the URL fragment)', 'Open the verificationUrl of /mfa/passkey/start as it is. ?lang=en|de|fr chooses the language, else Accept-Language.', { '200': { description: 'The page.' } }, ['Pages']) },
   },
-  '/passkey/verify/options': {
-    post: { ...operation('getPasskeyVerificationOptions', 'The hosted page\'s ceremony options', 'Body {token}: the fragment of the verification URL. Answers {options}.', { '200': { description: '{options}.' }, '404': { description: 'The link is used up, expired or unknown.' } }, ['Pages']), security: [] },
+  '/mfa/passkey/verify/options': {
+    post: { ...operation('getPasskeyVerificationOptions', 'The hosted page\'s ceremony options', 'Body {token}: the fragment of the verification URL. Answers {options}.', { '200': { description: '{options}.' }, '404': { description: 'The link is used up, expired or unknown.' } }, ['Pages']) },
   },
-  '/passkey/verify/complete': {
-    post: { ...operation('completePasskeyVerification', 'The hosted page\'s answer', 'Body {token, response}. Answers {status, returnUrl?}; the link is used up, whatever the outcome.', { '200': { description: '{status, returnUrl?}.' }, '404': { description: 'The link is used up, expired or unknown.' } }, ['Pages']), security: [] },
+  '/mfa/passkey/verify/complete': {
+    post: { ...operation('completePasskeyVerification', 'The hosted page\'s answer', 'Body {token, response}. Answers {status, returnUrl?}; the link is used up, whatever the outcome.', { '200': { description: '{status, returnUrl?}.' }, '404': { description: 'The link is used up, expired or unknown.' } }, ['Pages']) },
   },
 };

@@ -14,11 +14,11 @@ import {
 import { isoBase64URL } from '@simplewebauthn/server/helpers';
 import { auditOutcome, type AuditOperation } from '../../core/audit.js';
 import { ServiceError, badRequest, forbidden, notFound } from '../../core/errors.js';
-import { decideFactorChange } from '../../core/factor-change.js';
-import { METHODS, type Identity, type VerificationStatus } from '../../core/model.js';
+import type { FactorChangeRule } from '../../services/factor-change.js';
+import type { Identity, VerificationStatus } from '../../core/model.js';
 import type { AuditSink, Clock, Store } from '../../core/ports.js';
 import { generateId, keyedHash, type RandomBytes } from '../../core/secrets.js';
-import { UNKNOWN_REQUEST, statusAt } from '../../core/token-rules.js';
+import { UNKNOWN_REQUEST, statusAt } from '../../core/verification.js';
 import {
   ERROR_ALREADY_REGISTERED,
   ERROR_ANSWERED,
@@ -40,7 +40,7 @@ import {
 import type { Ceremony, PasskeyStore, StoredPasskey } from './store.js';
 
 export interface PasskeyServiceDeps {
-  readonly store: Pick<Store, 'findIdentity' | 'findIdentityById' | 'findVerification' | 'recordVerification' | 'completeVerification' | 'lastSuccessAt' | 'lockedUntil'>;
+  readonly store: Pick<Store, 'findIdentity' | 'findIdentityById' | 'findVerification' | 'recordVerification' | 'completeVerification'>;
   readonly passkeys: PasskeyStore;
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
@@ -48,7 +48,7 @@ export interface PasskeyServiceDeps {
   /** Keys the hashes of hosted verification URLs' tokens. */
   readonly urlKey: Buffer;
   /** How recent a successful verification must be to add a passkey beside another factor, or to remove one. */
-  readonly factorChangeWindowMs: number;
+  readonly factorChange: FactorChangeRule;
   /** Whether the identity has a factor of another kind (security answers, an authenticator app). */
   readonly hasOtherFactor: (identity: Identity) => Promise<boolean>;
   /** Told of every start and decision; awaited, so a failure fails the request. */
@@ -101,7 +101,7 @@ const view = (p: StoredPasskey): PasskeyView => ({
 });
 
 /** The path of the hosted page under the public URL; its token travels in the fragment, never to a log. */
-export const HOSTED_PAGE_PATH = '/passkey/verify';
+export const HOSTED_PAGE_PATH = '/mfa/passkey/verify';
 
 type Verdict = { readonly status: 'SUCCESS'; readonly identityId: string } | { readonly status: 'FAILED'; readonly error: string };
 
@@ -400,12 +400,7 @@ export class PasskeyService {
    * removing one, needs a recent successful verification of it, and never happens during a lockout.
    */
   private async checkFactorChange(identity: Identity, hasFactor: boolean): Promise<void> {
-    const { store, clock } = this.deps;
-    const [lastSuccessAt, ...lockouts] = await Promise.all([
-      store.lastSuccessAt([identity.alias, identity.id]),
-      ...METHODS.map((method) => store.lockedUntil(identity.alias, method)),
-    ]);
-    const decision = decideFactorChange({ hasFactor, lockedUntil: Math.max(0, ...lockouts), lastSuccessAt, now: clock.now(), windowMs: this.deps.factorChangeWindowMs });
+    const decision = await this.deps.factorChange.decide(identity, hasFactor);
     if (decision.kind === 'locked') throw forbidden(ERROR_CHANGE_LOCKED);
     if (decision.kind === 'needs-recent-verification') throw forbidden(ERROR_CHANGE_NEEDS_PROOF);
   }

@@ -2,7 +2,7 @@
 // each, answered once). Its own slice of storage, on the SQL driver both databases offer; every rule that
 // must hold under concurrency (one answer per challenge, the counter only going up, the number of
 // passkeys per identity) is decided by one conditional statement or under the identity's row lock.
-import type { Param, SqlDriver } from '../../store/driver.js';
+import type { Param, SqlDatabase } from '../../store/driver.js';
 
 export interface StoredPasskey {
   /** The WebAuthn credential id, base64url. */
@@ -141,7 +141,7 @@ const toCeremony = (r: CeremonyRow): Ceremony => ({
 const PRUNE_BATCH = 50;
 
 export class SqlPasskeyStore implements PasskeyStore {
-  constructor(private readonly db: SqlDriver) {}
+  constructor(private readonly db: SqlDatabase) {}
 
   async listPasskeys(identityId: string): Promise<StoredPasskey[]> {
     const rows = await this.db.all<PasskeyRow>(`SELECT ${PASSKEY_COLUMNS} FROM passkey_credentials WHERE identity_id = ? ORDER BY created_at, id`, [identityId]);

@@ -63,18 +63,6 @@ export function totpOperations(prefixes: readonly string[] = ['/v3', '/beta']): 
           },
         ],
         [
-          `${prefix}/mfa/totp/poll`,
-          {
-            post: {
-              operationId: id('pollTotp'),
-              tags: TAGS,
-              summary: 'Where a TOTP check stands (POST /mfa/{method}/poll with method totp; scope idn:mfa:poll)',
-              requestBody: { required: true, ...json({ $ref: '#/components/schemas/VerificationPollRequest' }) },
-              responses: { '200': { description: 'VerificationResponse.', ...json(VERIFICATION_RESPONSE) } },
-            },
-          },
-        ],
-        [
           `${prefix}/mfa/totp/status`,
           {
             get: {

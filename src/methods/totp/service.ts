@@ -1,10 +1,10 @@
 // Authenticator apps (docs/totp.md): enrolment with a confirming code, checks of codes recorded as
 // verifications (poll, audit, metrics, the per-client failed-check budget), the per-identity budget of wrong
 // codes, and the operator's reset. The rules are in ./core.ts; the atomic writes in ./store.ts.
-import { recordDecided } from '../../services/decided.js';
+import { VerificationLifecycle } from '../lifecycle.js';
+import type { FactorChangeRule } from '../../services/factor-change.js';
 import { forbidden } from '../../core/errors.js';
-import { decideFactorChange } from '../../core/factor-change.js';
-import { METHODS, type VerificationStatus } from '../../core/model.js';
+import type { VerificationStatus } from '../../core/model.js';
 import type { AuditSink, Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import {
@@ -28,8 +28,8 @@ export interface TotpServiceDeps {
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly settings: TotpSettings;
-  /** How recent a successful verification must be to replace an active registration. */
-  readonly factorChangeWindowMs: number;
+  /** Replacing an active registration needs a recent successful verification (docs/security.md). */
+  readonly factorChange: FactorChangeRule;
   /** Told of every check and reset (never a code or a secret); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
@@ -66,9 +66,6 @@ export const ERROR_TOTP_CHANGE_NEEDS_PROOF = 'Replacing an authenticator app nee
 /** The audit reason of a reset (operators reset through the API or the command line). */
 const RESET_REASON_CLEARED = 'authenticator registration removed by an operator';
 
-/** How long a decided check can still be polled. */
-const CHECK_RETENTION_MS = 24 * 3600 * 1000;
-
 /**
  * Enrolments for an unknown or disabled alias write here instead, the same statement as for a real identity,
  * so that the answer and its timing do not tell who exists. No identity has this id; nothing reads the row.
@@ -91,9 +88,11 @@ interface Opened {
 export class TotpService {
   /** A sealed registration nobody has, checked where there is none, so each path costs the same work. */
   private readonly decoy: string;
+  private readonly lifecycle: VerificationLifecycle;
 
   constructor(private readonly deps: TotpServiceDeps) {
     this.decoy = this.seal(deps.randomBytes(SECRET_BYTES), deps.settings.parameters);
+    this.lifecycle = new VerificationLifecycle('totp', deps);
   }
 
   /** POST /mfa/totp/enrol: a new pending registration, with its secret shown this once. */
@@ -170,12 +169,7 @@ export class TotpService {
    * successful verification of the identity, and never while it is locked out of any method.
    */
   private async checkFactorChange(alias: string, identityId: string): Promise<void> {
-    const { store, clock } = this.deps;
-    const [lastSuccessAt, ...lockouts] = await Promise.all([
-      store.lastSuccessAt([alias, identityId]),
-      ...METHODS.map((method) => store.lockedUntil(alias, method)),
-    ]);
-    const decision = decideFactorChange({ hasFactor: true, lockedUntil: Math.max(0, ...lockouts), lastSuccessAt, now: clock.now(), windowMs: this.deps.factorChangeWindowMs });
+    const decision = await this.deps.factorChange.decide({ alias, id: identityId }, true);
     if (decision.kind === 'locked') throw forbidden(ERROR_TOTP_CHANGE_LOCKED);
     if (decision.kind === 'needs-recent-verification') throw forbidden(ERROR_TOTP_CHANGE_NEEDS_PROOF);
   }
@@ -202,7 +196,7 @@ export class TotpService {
   }
 
   private async decided(clientId: string, alias: string, status: VerificationStatus, error: string | null): Promise<TotpCheck> {
-    const requestId = await recordDecided(this.deps, { method: 'totp', operation: 'authenticate', subject: alias, clientId, status, error, retentionMs: CHECK_RETENTION_MS });
+    const requestId = await this.lifecycle.decide({ operation: 'authenticate', subject: alias, clientId, status, error });
     return { requestId, status, error };
   }
 }

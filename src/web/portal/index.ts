@@ -18,7 +18,7 @@ import { newTrackingId } from '../../http/errors.js';
 import { PORTAL_EMAIL_ATTRIBUTE, type Invitations } from '../../services/invitations.js';
 import type { ActiveSession, PortalSessions } from '../../services/portal-sessions.js';
 import { enforceLimits, type LimitRule } from '../../services/rate-limits.js';
-import type { TokenService } from '../../services/token.js';
+import type { TokenService } from '../../methods/token/service.js';
 import { PAGE_LOCALES, chooseLocale, html, sendPage, type PageLocale } from '../page.js';
 import { portalPage, type Notice } from './layout.js';
 import { invitationForm, messagePage, signInCodePage, signInForm, verifyCodePage, verifyStartPage } from './pages.js';

@@ -1,6 +1,6 @@
 // The sections of the "Your sign-in methods" page, in the order they are shown. Passkeys and the
 // authenticator app join this list (after security questions) once their methods are merged.
-import type { KbaService } from '../../../services/kba.js';
+import type { KbaService } from '../../../methods/kba/service.js';
 import type { Store } from '../../../core/ports.js';
 import type { PortalSection } from '../section.js';
 import { contactSection } from './contact.js';

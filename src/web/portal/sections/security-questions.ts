@@ -5,7 +5,7 @@ import { ServiceError } from '../../../core/errors.js';
 import { textFor } from '../../../core/kba.js';
 import type { KbaQuestion } from '../../../core/model.js';
 import type { Store } from '../../../core/ports.js';
-import { ERROR_CHANGE_LOCKED, type KbaService } from '../../../services/kba.js';
+import { ERROR_CHANGE_LOCKED, type KbaService } from '../../../methods/kba/service.js';
 import { html, type Html, type PageLocale } from '../../page.js';
 import { csrfField, noticeBox } from '../layout.js';
 import type { PortalSection, RouteResult, SignedInContext } from '../section.js';

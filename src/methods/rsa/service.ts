@@ -1,16 +1,14 @@
 // The RSA SecurID method: starts a verification (push approval, answered later by polling; or a
 // tokencode, decided at once), polls a pending push, and tests a configuration. Outcomes follow NOTES §3's
 // mapping (src/core/rsa.ts); provider failures become FAILED answers, never a 500.
-import { recordDecided } from './decided.js';
-import type { Verification, VerificationStatus } from '../core/model.js';
-import { auditOutcome } from '../core/audit.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
+import type { Verification, VerificationStatus } from '../../core/model.js';
+import type { AuditSink, Clock, IdentityStore, VerificationStore } from '../../core/ports.js';
+import type { ProviderConfig } from '../../core/provider-config.js';
 import {
   RSA_APPROVE,
-  RSA_ERROR_BAD_STATE,
-  RSA_ERROR_FAILED,
-  RSA_ERROR_NOT_AVAILABLE,
+  ERROR_RSA_BAD_STATE,
+  ERROR_RSA_FAILED,
+  ERROR_RSA_NOT_AVAILABLE,
   RSA_SECURID,
   decodePushState,
   encodePushState,
@@ -23,13 +21,14 @@ import {
   type RsaAuthnResponse,
   type RsaPushState,
   type RsaStartMethod,
-} from '../core/rsa.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
-import type { StatusView } from '../core/token-rules.js';
-import { ProviderError, ProviderGateway, type GatewayLogger } from '../providers/gateway.js';
-import type { ProviderFetch } from '../providers/http.js';
-import { RsaClient } from '../providers/rsa/client.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+} from '../../core/rsa.js';
+import type { RandomBytes } from '../../core/secrets.js';
+import type { StatusView, VerificationResponse } from '../../core/verification.js';
+import { ProviderError, type GatewayLogger, type ProviderGateway } from '../../providers/gateway.js';
+import type { ProviderFetch } from '../../providers/http.js';
+import { RsaClient } from '../../providers/rsa/client.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
+import { PollCoalescer, VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
 
 export interface RsaStartInput {
   readonly userId: string;
@@ -37,15 +36,8 @@ export interface RsaStartInput {
   readonly tokencode?: string;
 }
 
-/** The spec's VerificationResponse. */
-export interface RsaVerificationResponse {
-  readonly requestId: string;
-  readonly status: VerificationStatus;
-  readonly error?: string;
-}
-
 export interface RsaServiceDeps {
-  readonly store: Store;
+  readonly store: Pick<IdentityStore, 'findIdentity'> & Pick<VerificationStore, 'providerState' | 'updateProviderState'> & LifecycleDeps['store'];
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly configs: ProviderConfigs;
@@ -60,8 +52,6 @@ export interface RsaServiceDeps {
 
 /** How long RSA keeps a push attempt open, and how long we poll it (seconds). Overridable per configuration. */
 export const DEFAULT_ATTEMPT_TIMEOUT_SECONDS = 180;
-/** How long a decided (tokencode) verification stays pollable. */
-const DECIDED_RETENTION_MS = 10 * 60 * 1000;
 /** The subject the configuration test asks RSA about when configProperties.testSubject is not set. */
 export const DEFAULT_TEST_SUBJECT = 'mfa-controller-connection-test';
 
@@ -80,10 +70,13 @@ function unreachable(err: unknown): string {
 }
 
 export class RsaService {
+  private readonly lifecycle: VerificationLifecycle;
   /** One upstream poll per verification at a time; concurrent pollers share its answer. */
-  private readonly inFlight = new Map<string, Promise<StatusView>>();
+  private readonly polls = new PollCoalescer();
 
-  constructor(private readonly deps: RsaServiceDeps) {}
+  constructor(private readonly deps: RsaServiceDeps) {
+    this.lifecycle = new VerificationLifecycle('rsa', deps);
+  }
 
   private client(config: ProviderConfig): RsaClient {
     return new RsaClient(
@@ -95,14 +88,14 @@ export class RsaService {
   }
 
   /** POST /mfa/rsa/verify. */
-  async start(clientId: string, input: RsaStartInput): Promise<RsaVerificationResponse> {
+  async start(clientId: string, input: RsaStartInput): Promise<VerificationResponse> {
     const usable = await this.deps.configs.usable('rsa');
-    if (typeof usable === 'string') return this.decided(clientId, input.userId, 'FAILED', usable);
+    if (typeof usable === 'string') return this.decide(clientId, input.userId, 'FAILED', usable);
 
     const identity = await this.deps.store.findIdentity(input.userId);
     const subjectName = identity && identity.status === 'active' ? rsaSubjectName(identity.alias, identity.attributes, usable.identityAttribute) : undefined;
     // Unknown, disabled, or without the attribute: answered as RSA's own refusal would be.
-    if (subjectName === undefined) return this.decided(clientId, input.userId, 'FAILED', RSA_ERROR_FAILED);
+    if (subjectName === undefined) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_FAILED);
 
     const client = this.client(usable);
     const timeoutSeconds = attemptTimeoutSeconds(usable);
@@ -111,75 +104,57 @@ export class RsaService {
     try {
       initialized = await client.initialize({ subjectName, ...(assurancePolicyId ? { assurancePolicyId } : {}), authnAttemptTimeoutSeconds: timeoutSeconds });
     } catch (err) {
-      return this.decided(clientId, input.userId, 'FAILED', unreachable(err));
+      return this.decide(clientId, input.userId, 'FAILED', unreachable(err));
     }
     const early = rsaInitializeOutcome(initialized);
-    if (early) return this.decided(clientId, input.userId, early.status, early.error);
+    if (early) return this.decide(clientId, input.userId, early.status, early.error);
     const { authnAttemptId, messageId } = initialized.context;
-    if (!authnAttemptId || !messageId) return this.decided(clientId, input.userId, 'FAILED', 'RSA SecurID answered without an attempt id.');
+    if (!authnAttemptId || !messageId) return this.decide(clientId, input.userId, 'FAILED', 'RSA SecurID answered without an attempt id.');
 
     if (input.method === RSA_SECURID) {
-      if (!rsaMethodOffered(initialized, RSA_SECURID)) return this.decided(clientId, input.userId, 'FAILED', RSA_ERROR_FAILED);
+      if (!rsaMethodOffered(initialized, RSA_SECURID)) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_FAILED);
       try {
         const verified = await client.verify(authnAttemptId, messageId, [
           { methodId: RSA_SECURID, collectedInputs: [{ name: RSA_SECURID, value: input.tokencode ?? '' }] },
         ]);
         const outcome = rsaTokencodeStatus(verified);
-        return this.decided(clientId, input.userId, outcome.status, outcome.error);
+        return this.decide(clientId, input.userId, outcome.status, outcome.error);
       } catch (err) {
-        return this.decided(clientId, input.userId, 'FAILED', unreachable(err));
+        return this.decide(clientId, input.userId, 'FAILED', unreachable(err));
       }
     }
 
-    if (!rsaMethodOffered(initialized, RSA_APPROVE)) return this.decided(clientId, input.userId, 'FAILED', RSA_ERROR_NOT_AVAILABLE);
+    if (!rsaMethodOffered(initialized, RSA_APPROVE)) return this.decide(clientId, input.userId, 'FAILED', ERROR_RSA_NOT_AVAILABLE);
     let pushed: RsaAuthnResponse;
     try {
       pushed = await client.verify(authnAttemptId, messageId, [{ methodId: RSA_APPROVE, collectedInputs: [] }]);
     } catch (err) {
-      return this.decided(clientId, input.userId, 'FAILED', unreachable(err));
+      return this.decide(clientId, input.userId, 'FAILED', unreachable(err));
     }
     const outcome = rsaPushStatus(pushed);
-    if (outcome.status !== 'PENDING') return this.decided(clientId, input.userId, outcome.status, outcome.error);
+    if (outcome.status !== 'PENDING') return this.decide(clientId, input.userId, outcome.status, outcome.error);
     const state: RsaPushState = {
       authnAttemptId: pushed.context.authnAttemptId ?? authnAttemptId,
       messageId: pushed.context.messageId ?? messageId,
       referenceId: rsaReferenceId(pushed),
     };
-    const now = this.deps.clock.now();
-    const requestId = generateId(this.deps.randomBytes);
-    await this.deps.store.startProviderVerification(
-      {
-        id: requestId,
-        method: 'rsa',
-        subject: input.userId,
-        clientId,
-        deliveryType: null,
-        secretHash: null,
-        status: 'PENDING',
-        error: null,
-        attempts: 0,
-        createdAt: now,
-        expiresAt: now + timeoutSeconds * 1000,
-        completedAt: null,
-      },
-      encodePushState(state),
-    );
-    await this.deps.audit?.record({ method: 'rsa', operation: 'verify', alias: input.userId, clientId, outcome: 'SENT', reason: 'push sent', requestId });
+    const requestId = await this.lifecycle.start({
+      operation: 'verify',
+      subject: input.userId,
+      clientId,
+      expiresAt: this.deps.clock.now() + timeoutSeconds * 1000,
+      providerState: encodePushState(state),
+      sent: 'push sent',
+    });
     return { requestId, status: 'PENDING' };
   }
 
   /** The ProviderPoller of rsa: asks RSA about a pending push, once at a time per verification. */
-  readonly poll = (v: Verification): Promise<StatusView> => {
-    const running = this.inFlight.get(v.id);
-    if (running) return running;
-    const polling = this.pollOnce(v).finally(() => this.inFlight.delete(v.id));
-    this.inFlight.set(v.id, polling);
-    return polling;
-  };
+  readonly poll = (v: Verification): Promise<StatusView> => this.polls.share(v.id, () => this.pollOnce(v));
 
   private async pollOnce(v: Verification): Promise<StatusView> {
     const state = decodePushState(await this.deps.store.providerState(v.id));
-    if (!state) return this.complete(v, 'FAILED', RSA_ERROR_BAD_STATE);
+    if (!state) return this.complete(v, 'FAILED', ERROR_RSA_BAD_STATE);
     const usable = await this.deps.configs.usable('rsa');
     if (typeof usable === 'string') return this.complete(v, 'FAILED', usable);
 
@@ -209,17 +184,12 @@ export class RsaService {
 
   /** Records a final outcome; if another poller recorded one first, that one is the answer. */
   private async complete(v: Verification, status: VerificationStatus, error: string | null): Promise<StatusView> {
-    if (await this.deps.store.completeVerification(v.id, status, error, this.deps.clock.now())) {
-      await this.deps.audit?.record({ method: 'rsa', operation: 'poll', alias: v.subject, clientId: v.clientId, outcome: auditOutcome(status), reason: error, requestId: v.id });
-      return { status, error };
-    }
-    const current = await this.deps.store.findVerification(v.id);
-    return current ? { status: current.status, error: current.error } : { status, error };
+    return (await this.lifecycle.complete(v, { status, error })).view;
   }
 
   /** A verification decided at once, kept so that poll reports it too. */
-  private async decided(clientId: string, subject: string, status: VerificationStatus, error: string | null): Promise<RsaVerificationResponse> {
-    const requestId = await recordDecided(this.deps, { method: 'rsa', operation: 'verify', subject, clientId, status, error, retentionMs: DECIDED_RETENTION_MS });
+  private async decide(clientId: string, subject: string, status: VerificationStatus, error: string | null): Promise<VerificationResponse> {
+    const requestId = await this.lifecycle.decide({ operation: 'verify', subject, clientId, status, error });
     return error === null ? { requestId, status } : { requestId, status, error };
   }
 
@@ -242,9 +212,4 @@ export class RsaService {
     }
     return { ok: true };
   };
-}
-
-/** The gateway every RSA call goes through. */
-export function rsaGateway(clock: Clock, logger?: GatewayLogger, options?: ConstructorParameters<typeof ProviderGateway>[2]): ProviderGateway {
-  return new ProviderGateway('RSA SecurID', clock, options, logger);
 }

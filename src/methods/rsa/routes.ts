@@ -1,9 +1,9 @@
 // POST /mfa/rsa/verify: this service's extension that starts an RSA SecurID verification (the spec polls
 // rsa but has no call to start one). Registered inside the authenticated /v3 and /beta contexts.
 import type { FastifyPluginAsync } from 'fastify';
-import type { RsaService, RsaStartInput } from '../../services/rsa.js';
-import { principalOf } from '../auth.js';
-import { schemaOf } from '../spec.js';
+import type { RsaService, RsaStartInput } from './service.js';
+import { principalOf } from '../../http/auth.js';
+import { schemaOf } from '../../http/spec.js';
 
 export const RSA_VERIFY_BODY = {
   type: 'object',

@@ -1,33 +1,26 @@
 // Duo Web v2: checks the signed response the Duo prompt gave back, signs requests for the prompt, and
 // tests the configured keys against Duo's Auth API. See docs/duo.md.
-import { recordDecided } from './decided.js';
-import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../core/duo-web.js';
-import type { Identity, VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
-import { badRequest, notFound } from '../core/errors.js';
-import { constantTimeEqual, keyedHash, type RandomBytes } from '../core/secrets.js';
-import type { DuoAuthApi } from '../providers/duo/auth-api.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+import { APP_EXPIRE_SECONDS, isSignError, signRequest, verifyResponseDetailed } from '../../core/duo-web.js';
+import type { Identity, VerificationStatus } from '../../core/model.js';
+import type { AuditSink, Clock, CounterStore, IdentityStore } from '../../core/ports.js';
+import { errorNotConfigured, type ProviderConfig } from '../../core/provider-config.js';
+import { badRequest, notFound } from '../../core/errors.js';
+import { constantTimeEqual, keyedHash, type RandomBytes } from '../../core/secrets.js';
+import type { DuoAuthApi } from '../../providers/duo/auth-api.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
+import type { VerificationResponse } from '../../core/verification.js';
+import { VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
 
 /** One answer for a bad signature, an expired response, another user's response and an unknown alias. */
 export const ERROR_DUO_INVALID = 'The Duo response is not valid for this user.';
 export const ERROR_DUO_REPLAYED = 'This Duo response was already used.';
-
-/** How long a decided verification stays readable by poll. */
-const RETENTION_MS = 24 * 3600 * 1000;
+const ERROR_DUO_NOT_CONFIGURED = errorNotConfigured('duo-web');
 
 /** Compared against when the alias has no Duo username, so both paths do the same work. */
 const NOBODY = '\u0000no-duo-user\u0000';
 
-export interface DuoVerification {
-  readonly requestId: string;
-  readonly status: VerificationStatus;
-  readonly error: string | null;
-}
-
 export interface DuoServiceDeps {
-  readonly store: Store;
+  readonly store: Pick<IdentityStore, 'findIdentity' | 'findIdentityById'> & Pick<CounterStore, 'hitCounter'> & LifecycleDeps['store'];
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly configs: ProviderConfigs;
@@ -53,19 +46,23 @@ function keysOf(config: ProviderConfig): DuoKeys | undefined {
 }
 
 export class DuoService {
-  constructor(private readonly deps: DuoServiceDeps) {}
+  private readonly lifecycle: VerificationLifecycle;
+
+  constructor(private readonly deps: DuoServiceDeps) {
+    this.lifecycle = new VerificationLifecycle('duo-web', deps);
+  }
 
   /**
    * POST /mfa/duo-web/verify. `userId` names the identity by its alias or its id (identityFor); the Duo
    * username is read from the configured identity attribute. Every outcome is recorded, so poll can
    * report it, and is a value: malformed input is a FAILED answer, never an exception.
    */
-  async verify(clientId: string, userId: string, signedResponse: string): Promise<DuoVerification> {
+  async verify(clientId: string, userId: string, signedResponse: string): Promise<VerificationResponse> {
     const { store, clock, configs } = this.deps;
     const usable = await configs.usable('duo-web');
     const keys = typeof usable === 'string' ? undefined : keysOf(usable);
     if (typeof usable === 'string' || !keys) {
-      return this.record(clientId, userId, null, 'FAILED', typeof usable === 'string' ? usable : 'MFA method duo-web is not configured.');
+      return this.decide(clientId, userId, null, 'FAILED', typeof usable === 'string' ? usable : ERROR_DUO_NOT_CONFIGURED);
     }
 
     const identity = await this.identityFor(userId);
@@ -75,7 +72,7 @@ export class DuoService {
     // The signature is checked whether or not the alias exists, and the user compared against a
     // placeholder when it does not: an unknown alias costs and answers the same as a bad signature.
     const sameUser = constantTimeEqual(verified?.user ?? '', duoUser || NOBODY);
-    if (!verified || !duoUser || !sameUser) return this.record(clientId, userId, null, 'FAILED', ERROR_DUO_INVALID);
+    if (!verified || !duoUser || !sameUser) return this.decide(clientId, userId, null, 'FAILED', ERROR_DUO_INVALID);
 
     // Replay: Duo's AUTH part is unique to one authentication and valid until it expires. The first
     // success counts it in the store's shared counter (one atomic upsert); any later use finds count > 1.
@@ -86,8 +83,8 @@ export class DuoService {
     // DUO_EXPIRE before its expiry; an hour more absorbs clock skew between Duo and this server.
     const windowMs = Math.max(0, verified.expiresAtSeconds * 1000 - now) + APP_EXPIRE_SECONDS * 1000;
     const uses = await store.hitCounter(`duo-replay:${fingerprint}`, windowMs, now);
-    if (uses.count > 1) return this.record(clientId, userId, fingerprint, 'FAILED', ERROR_DUO_REPLAYED);
-    return this.record(clientId, userId, fingerprint, 'SUCCESS', null);
+    if (uses.count > 1) return this.decide(clientId, userId, fingerprint, 'FAILED', ERROR_DUO_REPLAYED);
+    return this.decide(clientId, userId, fingerprint, 'SUCCESS', null);
   }
 
   /**
@@ -98,7 +95,7 @@ export class DuoService {
     const usable = await this.deps.configs.usable('duo-web');
     if (typeof usable === 'string') throw badRequest(usable);
     const keys = keysOf(usable);
-    if (!keys) throw badRequest('MFA method duo-web is not configured.');
+    if (!keys) throw badRequest(ERROR_DUO_NOT_CONFIGURED);
     const identity = await this.identityFor(userId);
     const duoUser = identity?.status === 'active' ? identity.attributes[keys.identityAttribute] : undefined;
     if (!duoUser) throw notFound('No active identity with a Duo username for this userId.');
@@ -110,7 +107,7 @@ export class DuoService {
   /** GET /mfa/duo-web/test: Duo's `/auth/v2/check` with the configured host and keys. */
   readonly test = async (config: ProviderConfig): Promise<ProviderTestResult> => {
     const keys = keysOf(config);
-    if (!keys) return { ok: false, reason: 'MFA method duo-web is not configured.' };
+    if (!keys) return { ok: false, reason: ERROR_DUO_NOT_CONFIGURED };
     return this.deps.authApi.check({ host: keys.host, ikey: keys.ikey, skey: keys.skey });
   };
 
@@ -125,8 +122,9 @@ export class DuoService {
     return byAlias ?? byId;
   }
 
-  private async record(clientId: string, subject: string, secretHash: string | null, status: VerificationStatus, error: string | null): Promise<DuoVerification> {
-    const requestId = await recordDecided(this.deps, { method: 'duo-web', operation: 'verify', subject, clientId, status, error, retentionMs: RETENTION_MS, secretHash });
+  /** Every outcome is decided at once and recorded, so that poll reports it. */
+  private async decide(clientId: string, subject: string, secretHash: string | null, status: VerificationStatus, error: string | null): Promise<VerificationResponse> {
+    const requestId = await this.lifecycle.decide({ operation: 'verify', subject, clientId, status, error, secretHash });
     return { requestId, status, error };
   }
 }

@@ -1,9 +1,9 @@
 // POST /mfa/duo-web/verify (official) and POST /mfa/duo-web/sign-request (extension), registered inside
 // the authenticated /v3 and /beta contexts.
 import type { FastifyPluginAsync } from 'fastify';
-import type { DuoService } from '../../services/duo.js';
-import { principalOf } from '../auth.js';
-import { schemaOf } from '../spec.js';
+import type { DuoService } from './service.js';
+import { principalOf } from '../../http/auth.js';
+import { schemaOf } from '../../http/spec.js';
 
 const SIGN_REQUEST_BODY = {
   type: 'object',

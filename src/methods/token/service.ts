@@ -1,20 +1,20 @@
 // The one-time token method: send, authenticate, poll. Decisions come from core/token-rules; every
 // counter and status change is one atomic store call, so limits hold across requests and processes.
-import { normalizedAddress } from '../core/addresses.js';
-import { rateLimited } from '../core/errors.js';
-import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../core/model.js';
-import { auditOutcome, type AuditOutcome } from '../core/audit.js';
-import type { AuditSink, Clock, Message, RateCounter, Sender, Store } from '../core/ports.js';
-import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../core/secrets.js';
+import { normalizedAddress } from '../../core/addresses.js';
+import { rateLimited } from '../../core/errors.js';
+import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../../core/model.js';
+import { auditOutcome, type AuditOutcome } from '../../core/audit.js';
+import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
+import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import {
   ERROR_LOCKED,
   earlyAnswer,
   lockAfterWrongGuess,
   precheckGuess,
   type TokenPolicy,
-} from '../core/token-rules.js';
+} from '../../core/token-rules.js';
 import { DeliveryLatency, sleep } from './latency.js';
-import { enforceLimits } from './rate-limits.js';
+import { enforceLimits } from '../../services/rate-limits.js';
 
 export interface SendLimits {
   readonly sendsPerClient: number;
@@ -32,7 +32,7 @@ export interface ComposeInput {
 }
 
 export interface TokenServiceDeps {
-  readonly store: Store;
+  readonly store: TokenStore & Pick<IdentityStore, 'findIdentity'> & Pick<VerificationStore, 'findVerification' | 'completeVerification'> & Pick<LockoutStore, 'lock' | 'clearFailures'>;
   readonly sender: Sender;
   readonly counter: RateCounter;
   readonly clock: Clock;

@@ -1,14 +1,14 @@
 // The security-question method: the catalog as an identity sees it, enrolment of answers, and checks.
 // Answers are normalised, then stored and compared only as argon2id hashes.
-import { recordDecided } from './decided.js';
-import { ServiceError, badRequest, forbidden, rateLimited } from '../core/errors.js';
-import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../core/kba.js';
-import { decideFactorChange } from '../core/factor-change.js';
-import { METHODS, type Identity, type VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, RateCounter, Store } from '../core/ports.js';
-import type { RandomBytes } from '../core/secrets.js';
+import { ServiceError, badRequest, forbidden, rateLimited } from '../../core/errors.js';
+import { allTexts, correctNeeded, decideKba, normalizeAnswer, textFor, type KbaPolicy } from '../../core/kba.js';
+import type { Identity, VerificationStatus } from '../../core/model.js';
+import type { AuditSink, Clock, KbaStore, LockoutStore, RateCounter } from '../../core/ports.js';
+import type { RandomBytes } from '../../core/secrets.js';
+import type { FactorChangeRule } from '../../services/factor-change.js';
+import { enforceLimits } from '../../services/rate-limits.js';
+import { VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
 import type { AnswerHasher } from './answer-hasher.js';
-import { enforceLimits } from './rate-limits.js';
 
 export interface KbaAnswerItem {
   readonly id: string;
@@ -42,7 +42,7 @@ export interface EnrolmentLimits {
 }
 
 export interface KbaServiceDeps {
-  readonly store: Store;
+  readonly store: KbaStore & Pick<LockoutStore, 'lockedUntil' | 'recordFailure' | 'clearFailures'> & LifecycleDeps['store'];
   readonly clock: Clock;
   /** Counts enrolments against enrolmentLimits, shared by every process (Redis or the store). */
   readonly counter: RateCounter;
@@ -51,8 +51,8 @@ export interface KbaServiceDeps {
   readonly hasher: AnswerHasher;
   readonly policy: KbaPolicy;
   readonly defaultLocale: string;
-  /** How recent a successful verification must be to replace answers the identity already has. */
-  readonly factorChangeWindowMs: number;
+  /** Answers the identity already has are replaced only as this rule allows (docs/security.md). */
+  readonly factorChange: FactorChangeRule;
   /** Told of every check's outcome (never the answers); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
@@ -62,11 +62,12 @@ export const ERROR_KBA_NOT_ENROLLED = 'The identity has not answered enough secu
 export const ERROR_CHANGE_LOCKED = 'The identity is locked out; its security answers cannot be changed until the lockout ends.';
 export const ERROR_CHANGE_NEEDS_PROOF = 'Changing security answers needs a successful verification of this identity first (any method).';
 
-/** How long a finished check can still be polled. */
-const CHECK_RETENTION_MS = 24 * 3600 * 1000;
-
 export class KbaService {
-  constructor(private readonly deps: KbaServiceDeps) {}
+  private readonly lifecycle: VerificationLifecycle;
+
+  constructor(private readonly deps: KbaServiceDeps) {
+    this.lifecycle = new VerificationLifecycle('kba', deps);
+  }
 
   async questions(identity: Identity, allLanguages: boolean): Promise<KbaQuestionView[]> {
     const [questions, counts] = await Promise.all([this.deps.store.listQuestions(), this.deps.store.answerCounts()]);
@@ -126,23 +127,11 @@ export class KbaService {
    * recent successful verification of it, and never during a lockout. True when this is a first enrolment.
    */
   private async checkFactorChange(identity: Identity): Promise<boolean> {
-    const { store, clock } = this.deps;
-    const subjects = [identity.alias, identity.id];
-    const [answers, lastSuccessAt, ...lockouts] = await Promise.all([
-      store.listAnswers(identity.id),
-      store.lastSuccessAt(subjects),
-      ...METHODS.map((method) => store.lockedUntil(identity.alias, method)),
-    ]);
-    const decision = decideFactorChange({
-      hasFactor: answers.length > 0,
-      lockedUntil: Math.max(0, ...lockouts),
-      lastSuccessAt,
-      now: clock.now(),
-      windowMs: this.deps.factorChangeWindowMs,
-    });
+    const answers = this.deps.store.listAnswers(identity.id);
+    const decision = await this.deps.factorChange.decide(identity, answers.then((found) => found.length > 0));
     if (decision.kind === 'locked') throw forbidden(ERROR_CHANGE_LOCKED);
     if (decision.kind === 'needs-recent-verification') throw forbidden(ERROR_CHANGE_NEEDS_PROOF);
-    return answers.length === 0;
+    return (await answers).length === 0;
   }
 
   /** One check of answers; every check is recorded as a verification that poll reports. */
@@ -158,7 +147,7 @@ export class KbaService {
     const subject = identity.alias;
     const [answers, catalog] = await Promise.all([store.listAnswers(identity.id), store.listQuestions()]);
     if (answers.length < policy.minAnswers) {
-      return this.finish(subject, clientId, 'NOT_ENOUGH_DATA', ERROR_KBA_NOT_ENROLLED, unverified);
+      return this.decide(subject, clientId, 'NOT_ENOUGH_DATA', ERROR_KBA_NOT_ENROLLED, unverified);
     }
     // Every answer costs one argon2 verification, unknown ids included (they meet a decoy), and all checks share the
     // hasher's bounded queue: without a bound, one request of thousands of ids fills it and every other identity's
@@ -167,7 +156,7 @@ export class KbaService {
 
     // Every check counts before any answer is compared, so concurrent checks cannot exceed the limit.
     const now = clock.now();
-    if ((await store.lockedUntil(subject, 'kba')) > now) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
+    if ((await store.lockedUntil(subject, 'kba')) > now) return this.decide(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
     // The hasher's room for every comparison is claimed before the attempt is counted: a check the instance cannot
     // take now is answered 429 without using one of the identity's attempts.
     const room = this.deps.hasher.reserve(items.length);
@@ -179,7 +168,7 @@ export class KbaService {
         { windowMs: policy.attemptWindowSeconds * 1000, maxFailures: policy.maxAttempts, lockoutMs: policy.lockoutSeconds * 1000 },
         now,
       );
-      if (attempt.failures > policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
+      if (attempt.failures > policy.maxAttempts) return this.decide(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, unverified);
 
       const stored = new Map(answers.map((a) => [a.questionId, a.answerHash]));
       const results = await Promise.all(
@@ -189,23 +178,24 @@ export class KbaService {
       const status = decideKba(policy, answers.length, items.length, correct);
       if (status === 'SUCCESS') {
         await store.clearFailures(subject, 'kba');
-        return this.finish(subject, clientId, 'SUCCESS', null, results);
+        return this.decide(subject, clientId, 'SUCCESS', null, results);
       }
-      if (attempt.failures >= policy.maxAttempts) return this.finish(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, results);
-      return this.finish(subject, clientId, 'FAILED', 'The answers do not match.', results);
+      if (attempt.failures >= policy.maxAttempts) return this.decide(subject, clientId, 'LOCKOUT', ERROR_KBA_LOCKED, results);
+      return this.decide(subject, clientId, 'FAILED', 'The answers do not match.', results);
     } finally {
       room.release();
     }
   }
 
-  private async finish(
+  /** Every check is decided at once and recorded, so that poll reports it. */
+  private async decide(
     subject: string,
     clientId: string,
     status: VerificationStatus,
     error: string | null,
     items: KbaCheck['kbaAuthResponseItems'],
   ): Promise<KbaCheck> {
-    const requestId = await recordDecided(this.deps, { method: 'kba', operation: 'authenticate', subject, clientId, status, error, retentionMs: CHECK_RETENTION_MS });
+    const requestId = await this.lifecycle.decide({ operation: 'authenticate', subject, clientId, status, error });
     return { requestId, kbaAuthResponseItems: items, status };
   }
 }

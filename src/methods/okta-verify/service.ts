@@ -1,13 +1,13 @@
 // The Okta Verify push method: starts a push through Okta's Factors API, answers polls from Okta's
 // transaction status without multiplying calls to Okta, and tests a configuration.
-import { badRequest, rateLimited } from '../core/errors.js';
-import type { Verification, VerificationStatus } from '../core/model.js';
+import { badRequest, rateLimited } from '../../core/errors.js';
+import type { Verification } from '../../core/model.js';
 import {
-  ERROR_MISSING_FORWARDING,
-  ERROR_NO_OKTA_USER,
-  ERROR_NO_PUSH_FACTOR,
+  ERROR_OKTA_MISSING_FORWARDING,
+  ERROR_OKTA_NO_USER,
+  ERROR_OKTA_NO_PUSH_FACTOR,
   ERROR_OKTA_RATE_LIMITED,
-  ERROR_TRANSACTION_GONE,
+  ERROR_OKTA_TRANSACTION_GONE,
   decodePushState,
   encodePushState,
   forwardedAddress,
@@ -17,16 +17,16 @@ import {
   pushedUserCounterKey,
   resultStatus,
   retryAfterSeconds,
-} from '../core/okta-verify.js';
-import { auditOutcome } from '../core/audit.js';
-import type { AuditSink, Clock, Store } from '../core/ports.js';
-import type { ProviderConfig } from '../core/provider-config.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
-import { statusAt, type StatusView } from '../core/token-rules.js';
-import { ProviderError, type ProviderGateway } from '../providers/gateway.js';
-import type { ProviderFetch } from '../providers/http.js';
-import { OktaClient } from '../providers/okta/client.js';
-import type { ProviderConfigs, ProviderTestResult } from './provider-configs.js';
+} from '../../core/okta-verify.js';
+import type { AuditSink, Clock, CounterStore, VerificationStore } from '../../core/ports.js';
+import type { ProviderConfig } from '../../core/provider-config.js';
+import type { RandomBytes } from '../../core/secrets.js';
+import type { StatusView, VerificationResponse } from '../../core/verification.js';
+import { ProviderError, type ProviderGateway } from '../../providers/gateway.js';
+import type { ProviderFetch } from '../../providers/http.js';
+import { OktaClient } from '../../providers/okta/client.js';
+import type { ProviderConfigs, ProviderTestResult } from '../../services/provider-configs.js';
+import { PollCoalescer, VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
 
 export interface OktaSettings {
   /** Pushes one Okta login may be sent within the window (push-bombing cap). */
@@ -39,7 +39,7 @@ export interface OktaSettings {
 }
 
 export interface OktaVerifyDeps {
-  readonly store: Store;
+  readonly store: Pick<CounterStore, 'hitCounter'> & Pick<VerificationStore, 'providerState'> & LifecycleDeps['store'];
   readonly clock: Clock;
   readonly randomBytes: RandomBytes;
   readonly configs: ProviderConfigs;
@@ -53,9 +53,8 @@ export interface OktaVerifyDeps {
   readonly fetch?: ProviderFetch;
 }
 
-export interface OktaVerifyAnswer {
-  readonly requestId: string;
-  readonly status: VerificationStatus;
+/** The spec's VerificationResponse, and the number to pick when Okta asked for number matching. */
+export interface OktaVerifyAnswer extends VerificationResponse {
   readonly error: string;
   /** The number the person must pick in Okta Verify, with a number-matching challenge. */
   readonly correctAnswer?: number;
@@ -67,17 +66,20 @@ const MAX_RATE_LIMIT_CACHE_MS = 30_000;
 const CACHE_SWEEP_SIZE = 1000;
 
 export class OktaVerifyService {
+  private readonly lifecycle: VerificationLifecycle;
   /** One upstream question per verification at a time: concurrent polls share it. */
-  private readonly inFlight = new Map<string, Promise<StatusView>>();
+  private readonly polls = new PollCoalescer();
   private readonly recent = new Map<string, { readonly view: StatusView; readonly until: number }>();
 
-  constructor(private readonly deps: OktaVerifyDeps) {}
+  constructor(private readonly deps: OktaVerifyDeps) {
+    this.lifecycle = new VerificationLifecycle('okta-verify', deps);
+  }
 
   /** POST /mfa/okta-verify/verify: sends the push and answers at once; the outcome comes by poll. */
   async verify(clientId: string, userId: string, forwarding: string | string[] | undefined): Promise<OktaVerifyAnswer> {
-    const { store, clock, settings } = this.deps;
+    const { clock, settings } = this.deps;
     const address = forwardedAddress(forwarding);
-    if (!address) throw badRequest(ERROR_MISSING_FORWARDING);
+    if (!address) throw badRequest(ERROR_OKTA_MISSING_FORWARDING);
     const login = userId.trim();
     if (!login) throw badRequest('The request is not valid.', ['body.userId: must not be empty']);
 
@@ -91,7 +93,7 @@ export class OktaVerifyService {
     try {
       const user = await client.getUser(login);
       const factor = pickPushFactor(await client.listFactors(user.id));
-      if (!factor) return this.failed(clientId, login, ERROR_NO_PUSH_FACTOR);
+      if (!factor) return this.failed(clientId, login, ERROR_OKTA_NO_PUSH_FACTOR);
       // The cap that stops push bombing: Okta resolves a login, its short name and the user id alike.
       await this.countPush(pushedUserCounterKey(user.id));
       const transaction = await client.verifyFactor(user.id, factor.id, {
@@ -102,7 +104,7 @@ export class OktaVerifyService {
       push = { oktaUserId: user.id, factorId: factor.id, transaction };
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.details.code === 'E0000007' && err.details.status === 404) return this.failed(clientId, login, ERROR_NO_OKTA_USER);
+      if (err.details.code === 'E0000007' && err.details.status === 404) return this.failed(clientId, login, ERROR_OKTA_NO_USER);
       return this.failed(clientId, login, describe(err));
     }
 
@@ -112,12 +114,16 @@ export class OktaVerifyService {
     }
     if (!transaction.transactionId) return this.failed(clientId, login, 'Okta started the push but gave no transaction to poll.');
 
-    const started = clock.now();
-    const v = this.verification(clientId, login, 'PENDING', null, started, pushExpiresAt(transaction.expiresAt, started));
-    await store.startProviderVerification(v, encodePushState({ oktaUserId: push.oktaUserId, factorId: push.factorId, transactionId: transaction.transactionId }));
-    await this.deps.audit?.record({ method: 'okta-verify', operation: 'verify', alias: login, clientId, outcome: 'SENT', reason: 'push sent', requestId: v.id });
+    const requestId = await this.lifecycle.start({
+      operation: 'verify',
+      subject: login,
+      clientId,
+      expiresAt: pushExpiresAt(transaction.expiresAt, clock.now()),
+      providerState: encodePushState({ oktaUserId: push.oktaUserId, factorId: push.factorId, transactionId: transaction.transactionId }),
+      sent: 'push sent',
+    });
     return {
-      requestId: v.id,
+      requestId,
       status: 'PENDING',
       error: '',
       ...(transaction.correctAnswer !== undefined ? { correctAnswer: transaction.correctAnswer } : {}),
@@ -136,12 +142,7 @@ export class OktaVerifyService {
   readonly poll = async (v: Verification): Promise<StatusView> => {
     const cached = this.recent.get(v.id);
     if (cached && cached.until > this.deps.clock.now()) return cached.view;
-    let flight = this.inFlight.get(v.id);
-    if (!flight) {
-      flight = this.askOkta(v).finally(() => this.inFlight.delete(v.id));
-      this.inFlight.set(v.id, flight);
-    }
-    return flight;
+    return this.polls.share(v.id, () => this.askOkta(v));
   };
 
   /** The ProviderTester: lists one user, which needs a working org URL and an accepted API token. */
@@ -159,16 +160,16 @@ export class OktaVerifyService {
   private async askOkta(v: Verification): Promise<StatusView> {
     const { store } = this.deps;
     const state = decodePushState(await store.providerState(v.id));
-    if (!state) return this.finish(v, { status: 'FAILED', error: 'The Okta push transaction was not recorded.' });
+    if (!state) return this.complete(v, { status: 'FAILED', error: 'The Okta push transaction was not recorded.' });
     const config = await this.deps.configs.usable('okta-verify');
-    if (typeof config === 'string') return this.finish(v, { status: 'FAILED', error: config });
+    if (typeof config === 'string') return this.complete(v, { status: 'FAILED', error: config });
     try {
       const transaction = await this.client(config).getTransaction(state.oktaUserId, state.factorId, state.transactionId);
       const { final, ...view } = resultStatus(transaction.factorResult);
-      return final ? this.finish(v, view) : this.remember(v.id, view, this.deps.settings.pollCacheMs);
+      return final ? this.complete(v, view) : this.remember(v.id, view, this.deps.settings.pollCacheMs);
     } catch (err) {
       if (!(err instanceof ProviderError)) throw err;
-      if (err.details.status === 404) return this.finish(v, { status: 'FAILED', error: ERROR_TRANSACTION_GONE });
+      if (err.details.status === 404) return this.complete(v, { status: 'FAILED', error: ERROR_OKTA_TRANSACTION_GONE });
       if (err.details.status === 429) {
         // Okta asked us to slow down: the verification is not failed, and polls wait on the cache.
         const waitMs = Math.min(Math.max(this.deps.settings.pollCacheMs, err.details.retryAfterMs ?? 0), MAX_RATE_LIMIT_CACHE_MS);
@@ -179,15 +180,9 @@ export class OktaVerifyService {
   }
 
   /** Records a final outcome once; if another poller recorded one first, that one is the answer. */
-  private async finish(v: Verification, view: StatusView): Promise<StatusView> {
-    const now = this.deps.clock.now();
-    const won = await this.deps.store.completeVerification(v.id, view.status, view.error, now);
-    if (won) {
-      await this.deps.audit?.record({ method: 'okta-verify', operation: 'poll', alias: v.subject, clientId: v.clientId, outcome: auditOutcome(view.status), reason: view.error, requestId: v.id });
-      return this.remember(v.id, view, this.deps.settings.pollCacheMs);
-    }
-    const current = await this.deps.store.findVerification(v.id);
-    return current ? statusAt(current, now) : view;
+  private async complete(v: Verification, view: StatusView): Promise<StatusView> {
+    const completed = await this.lifecycle.complete(v, view);
+    return completed.won ? this.remember(v.id, completed.view, this.deps.settings.pollCacheMs) : completed.view;
   }
 
   private remember(id: string, view: StatusView, forMs: number): StatusView {
@@ -199,30 +194,10 @@ export class OktaVerifyService {
     return view;
   }
 
-  /** A verification that failed before any push was sent, kept so that poll reports it too. */
+  /** A verification that failed before any push was sent, decided at once so that poll reports it too. */
   private async failed(clientId: string, login: string, reason: string): Promise<OktaVerifyAnswer> {
-    const now = this.deps.clock.now();
-    const v = this.verification(clientId, login, 'FAILED', reason, now, now);
-    await this.deps.store.recordVerification(v);
-    await this.deps.audit?.record({ method: 'okta-verify', operation: 'verify', alias: login, clientId, outcome: 'FAILED', reason, requestId: v.id });
-    return { requestId: v.id, status: 'FAILED', error: reason };
-  }
-
-  private verification(clientId: string, login: string, status: VerificationStatus, error: string | null, now: number, expiresAt: number): Verification {
-    return {
-      id: generateId(this.deps.randomBytes),
-      method: 'okta-verify',
-      subject: login,
-      clientId,
-      deliveryType: null,
-      secretHash: null,
-      status,
-      error,
-      attempts: 0,
-      createdAt: now,
-      expiresAt,
-      completedAt: status === 'PENDING' ? null : now,
-    };
+    const requestId = await this.lifecycle.decide({ operation: 'verify', subject: login, clientId, status: 'FAILED', error: reason });
+    return { requestId, status: 'FAILED', error: reason };
   }
 
   private client(config: ProviderConfig): OktaClient {

@@ -1,6 +1,6 @@
 // Remembers how long real deliveries take per channel, so that a send which delivers nothing (unknown
 // alias, no address) can take about as long, and response time does not tell whether a user exists.
-import type { Channel } from '../core/model.js';
+import type { Channel } from '../../core/model.js';
 
 const SAMPLES = 64;
 

@@ -1,8 +1,8 @@
 // POST /mfa/okta-verify/verify, registered inside the authenticated /v3 and /beta contexts.
 import type { FastifyPluginAsync } from 'fastify';
-import type { OktaVerifyService } from '../../services/okta.js';
-import { principalOf } from '../auth.js';
-import { schemaOf } from '../spec.js';
+import type { OktaVerifyService } from './service.js';
+import { principalOf } from '../../http/auth.js';
+import { schemaOf } from '../../http/spec.js';
 
 /** The number to pick in a number-matching push: VerificationResponse has no field for it. */
 export const NUMBER_CHALLENGE_HEADER = 'x-mfa-number-challenge';

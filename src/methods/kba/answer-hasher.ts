@@ -7,7 +7,7 @@
 // loop cannot turn anyone's check into a 429. Enrolments run on at most half the slots (at least one),
 // and a free slot goes to a waiting check first, so they delay checks by one hash at most.
 import argon2 from 'argon2';
-import { rateLimited } from '../core/errors.js';
+import { rateLimited } from '../../core/errors.js';
 
 export interface HashParameters {
   readonly memoryKib: number;
