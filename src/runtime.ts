@@ -30,7 +30,9 @@ import { oktaRoutes } from './http/routes/okta.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { providerFetch } from './providers/http.js';
 import { driverOf, openStore, portalStoreOf } from './store/index.js';
-import { createTotpMethod } from './methods/totp/index.js';
+import { SqlTotpStore, createTotpMethod } from './methods/totp/index.js';
+import { SqlPasskeyStore } from './methods/passkey/store.js';
+import { hasOtherFactorFrom } from './services/factors.js';
 import { renderInvitation } from './delivery/invitation.js';
 import { Invitations } from './services/invitations.js';
 import { PortalSessions } from './services/portal-sessions.js';
@@ -221,6 +223,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       config.kba.maxQueuedHashes,
     );
     await hasher.warmUp();
+    // Every factor-change rule asks what factors the identity has of every kind (src/services/factors.ts).
+    const hasOtherFactor = hasOtherFactorFrom({ store, totp: new SqlTotpStore(driverOf(store)), passkeys: new SqlPasskeyStore(driverOf(store)) });
     const kbaService = new KbaService({
       store,
       clock,
@@ -231,6 +235,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       policy: config.kba,
       defaultLocale: config.delivery.defaultLocale,
       factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
+      hasOtherFactor,
       audit,
     });
 
@@ -290,7 +295,11 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
 
     // Authenticator apps (docs/totp.md).
     const factorChangeWindowMs = config.factorChangeWindowSeconds * 1000;
-    methodRoutes.push(createTotpMethod({ store, driver: driverOf(store), sealer, clock, randomBytes, settings: config.totp, factorChangeWindowMs, audit }).routes);
+    const totp = createTotpMethod({ store, driver: driverOf(store), sealer, clock, randomBytes, settings: config.totp, factorChangeWindowMs, hasOtherFactor, audit });
+    methodRoutes.push(totp.routes);
+    // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
+    const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs, hasOtherFactor, audit });
+    methodRoutes.push(passkey.routes);
     // The self-service portal (docs/portal.md): invitations, sessions, and the sections of its page.
     const deliveredSender = metrics ? metrics.countDeliveries(sender) : sender;
     const invitations = invitationsFor(config, store, deliveredSender, clock, randomBytes, (err) =>
@@ -319,9 +328,6 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           sections: standardSections({ store, kbaService, kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
-    // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
-    const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
-    methodRoutes.push(passkey.routes);
 
     const app = await buildApp({
       store,

@@ -7,6 +7,7 @@ import { decideFactorChange } from '../core/factor-change.js';
 import { METHODS, type Identity, type VerificationStatus } from '../core/model.js';
 import type { AuditSink, Clock, RateCounter, Store } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
+import type { HasOtherFactor } from './factors.js';
 import type { AnswerHasher } from './answer-hasher.js';
 import { enforceLimits } from './rate-limits.js';
 
@@ -53,6 +54,8 @@ export interface KbaServiceDeps {
   readonly defaultLocale: string;
   /** How recent a successful verification must be to replace answers the identity already has. */
   readonly factorChangeWindowMs: number;
+  /** Whether the identity has a factor of another kind (an authenticator app, a passkey): answers added beside it are a change too. */
+  readonly hasOtherFactor: HasOtherFactor;
   /** Told of every check's outcome (never the answers); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
@@ -122,19 +125,21 @@ export class KbaService {
   }
 
   /**
-   * The factor-change rule (docs/security.md): answers the identity already has are replaced only after a
-   * recent successful verification of it, and never during a lockout. True when this is a first enrolment.
+   * The factor-change rule (docs/security.md): answers are set, when the identity already has a factor of
+   * any kind, only after a recent successful verification of it, and never during a lockout. True when this
+   * is a first enrolment of answers.
    */
   private async checkFactorChange(identity: Identity): Promise<boolean> {
     const { store, clock } = this.deps;
     const subjects = [identity.alias, identity.id];
-    const [answers, lastSuccessAt, ...lockouts] = await Promise.all([
+    const [answers, other, lastSuccessAt, ...lockouts] = await Promise.all([
       store.listAnswers(identity.id),
+      this.deps.hasOtherFactor(identity, 'kba'),
       store.lastSuccessAt(subjects),
       ...METHODS.map((method) => store.lockedUntil(identity.alias, method)),
     ]);
     const decision = decideFactorChange({
-      hasFactor: answers.length > 0,
+      hasFactor: answers.length > 0 || other,
       lockedUntil: Math.max(0, ...lockouts),
       lastSuccessAt,
       now: clock.now(),

@@ -3,6 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuditSink, Clock, Store } from '../../core/ports.js';
 import { deriveKey, type RandomBytes } from '../../core/secrets.js';
+import type { HasOtherFactor } from '../../services/factors.js';
 import { driverOf } from '../../store/index.js';
 import type { PasskeySettings } from './core.js';
 import { passkeyPageRoutes } from './page.js';
@@ -18,6 +19,8 @@ export interface PasskeyMethodDeps {
   /** The master secret: the key of the hosted URLs' token hashes is derived from it. */
   readonly secret: Buffer;
   readonly factorChangeWindowMs: number;
+  /** Whether the identity has a factor of another kind (src/services/factors.ts). */
+  readonly hasOtherFactor: HasOtherFactor;
   readonly audit?: AuditSink;
 }
 
@@ -39,8 +42,7 @@ export function passkeyMethod(deps: PasskeyMethodDeps): PasskeyMethod {
     settings: deps.settings,
     urlKey: deriveKey(deps.secret, 'passkey-hosted-url'),
     factorChangeWindowMs: deps.factorChangeWindowMs,
-    // Security answers are the other factor an identity enrols here (the authenticator app joins them when it lands).
-    hasOtherFactor: async (identity) => (await store.listAnswers(identity.id)).length > 0,
+    hasOtherFactor: (identity) => deps.hasOtherFactor(identity, 'passkey'),
     ...(deps.audit ? { audit: deps.audit } : {}),
   });
   return { service, routes: passkeyRoutes(service), pageRoutes: passkeyPageRoutes(service) };

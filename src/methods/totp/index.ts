@@ -4,6 +4,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { AuditSink, Clock, Store } from '../../core/ports.js';
 import type { RandomBytes } from '../../core/secrets.js';
+import type { HasOtherFactor } from '../../services/factors.js';
 import type { SqlExecutor } from '../../store/driver.js';
 import { totpRoutes } from './routes.js';
 import { TotpService } from './service.js';
@@ -26,6 +27,8 @@ export interface TotpMethodDeps {
   readonly randomBytes: RandomBytes;
   readonly settings: TotpSettings;
   readonly factorChangeWindowMs: number;
+  /** Whether the identity has a factor of another kind (src/services/factors.ts). */
+  readonly hasOtherFactor: HasOtherFactor;
   readonly audit?: AuditSink;
 }
 
