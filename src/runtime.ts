@@ -37,7 +37,7 @@ import { renderInvitation } from './delivery/invitation.js';
 import { Invitations } from './services/invitations.js';
 import { PortalSessions } from './services/portal-sessions.js';
 import { PORTAL_CLIENT_ID, portalRoutes } from './web/portal/index.js';
-import { standardSections } from './web/portal/sections/index.js';
+import { standardSections, standardSignInMethods } from './web/portal/sections/index.js';
 import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
@@ -325,7 +325,16 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           publicUrl: config.publicUrl,
           factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
           limits: config.portal,
-          sections: standardSections({ store, kbaService, kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
+          sections: standardSections({
+            store,
+            kbaService,
+            kbaMinAnswers: config.kba.minAnswers,
+            portalClientId: PORTAL_CLIENT_ID,
+            passkeys: passkey.service,
+            totp: totp.service,
+            hasOtherFactor,
+          }),
+          signInMethods: standardSignInMethods({ passkeys: passkey.service, portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
 
