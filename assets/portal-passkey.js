@@ -53,11 +53,11 @@
     });
   }
 
-  /** A 403 from the factor-change rule names the page where the person confirms it is them. */
-  async function followVerification(answer) {
-    var body = await jsonOf(answer);
-    if (answer.status === 403 && body && typeof body.verifyUrl === 'string' && body.verifyUrl.indexOf('/portal/') === 0) {
-      window.location.assign(body.verifyUrl);
+  /** A 403 from the factor-change rule names, in Location, the page where the person confirms it is them. */
+  function followVerification(answer) {
+    var to = answer.headers.get('location') || '';
+    if (answer.status === 403 && to.indexOf('/portal/verify?') === 0) {
+      window.location.assign(to);
       return true;
     }
     return false;
@@ -67,7 +67,7 @@
   wire(add, document.getElementById('passkey-add-button'), document.getElementById('passkey-add-status'), async function (say) {
     var start = await post('/portal/passkeys/options', {});
     if (!start.ok) {
-      if (!(await followVerification(start))) say('failed', 'bad');
+      if (!followVerification(start)) say('failed', 'bad');
       return;
     }
     var ceremony = await start.json();
@@ -87,8 +87,8 @@
       window.location.assign(result.redirect);
       return;
     }
-    if (await followVerification(done)) return;
-    say(result && result.error === 'duplicate' ? 'duplicate' : 'failed', 'bad');
+    if (followVerification(done)) return;
+    say(done.status === 409 ? 'duplicate' : 'failed', 'bad');
   });
 
   var signIn = document.getElementById('passkey-sign-in');

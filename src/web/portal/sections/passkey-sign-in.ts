@@ -5,6 +5,8 @@
 import type { AuthenticationResponseJSON } from '@simplewebauthn/server';
 import { badRequest } from '../../../core/errors.js';
 import { MAX_ALIAS_LENGTH } from '../../../core/identity-import.js';
+import { errorBody } from '../../../http/errors.js';
+import { ERROR_NOT_ACCEPTED } from '../../../methods/passkey/core.js';
 import type { PasskeyService } from '../../../methods/passkey/service.js';
 import { html, type PageLocale } from '../../page.js';
 import type { SignInMethod } from '../section.js';
@@ -105,7 +107,7 @@ export function passkeySignIn(deps: PasskeySignInDeps): SignInMethod {
           const response = credentialAnswer<AuthenticationResponseJSON>((input.json as Record<string, unknown>)['response']);
           const result = await deps.passkeys.authenticate(deps.clientId, requestId, response);
           if (result.status === 'SUCCESS' && result.identityId !== null) return { kind: 'sign-in', identityId: result.identityId, verified: true, json: true };
-          return { kind: 'json', status: 400, body: { error: 'not_accepted' } };
+          return { kind: 'json', status: 400, body: errorBody(400, ERROR_NOT_ACCEPTED) };
         },
       },
     ],

@@ -4,7 +4,8 @@
 // factor-change check, limits and excludeCredentials apply as for any application.
 import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
 import { badRequest } from '../../../core/errors.js';
-import { ERROR_ALREADY_REGISTERED, MAX_NAME_LENGTH } from '../../../methods/passkey/core.js';
+import { ERROR_ALREADY_REGISTERED, ERROR_NOT_ACCEPTED, MAX_NAME_LENGTH } from '../../../methods/passkey/core.js';
+import { errorBody } from '../../../http/errors.js';
 import type { PasskeyService, PasskeyView } from '../../../methods/passkey/service.js';
 import type { HasOtherFactor } from '../../../services/factors.js';
 import { html, type Html, type PageLocale } from '../../page.js';
@@ -225,7 +226,11 @@ ${addControl(ctx.locale)}
           const response = credentialAnswer<RegistrationResponseJSON>((input.json as Record<string, unknown>)['response']);
           const name = (input.form['name'] ?? '').trim();
           const result = await deps.passkeys.verifyRegistration(ctx.identity, deps.clientId, requestId, response, name === '' ? undefined : name);
-          if (!result.registered) return { kind: 'json', status: 400, body: { registered: false, error: result.error === ERROR_ALREADY_REGISTERED ? 'duplicate' : 'failed' } };
+          // The API's error body; 409 when the authenticator already holds one of the person's passkeys.
+          if (!result.registered) {
+            const status = result.error === ERROR_ALREADY_REGISTERED ? 409 : 400;
+            return { kind: 'json', status, body: errorBody(status, result.error ?? ERROR_NOT_ACCEPTED) };
+          }
           return { kind: 'json', body: { registered: true, redirect: `/portal?done=${PASSKEYS_ID}` } };
         },
       },
