@@ -740,9 +740,32 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return portalForm(world, 'session', { next: '/portal', code: String(rng.int(1_000_000)).padStart(6, '0') });
     case 'POST /portal/security-questions':
       return portalForm(world, 'session', { 'question-1': rng.pick(QUESTION_IDS), 'answer-1': hostileString(rng), 'question-2': rng.pick([...QUESTION_IDS, hostileString(rng)]), 'answer-2': 'right', 'question-3': '', 'answer-3': '' });
+    case 'POST /portal/passkeys/options':
+      return portalJson(world, 'session', {});
+    case 'POST /portal/passkeys/verify':
+      return portalJson(world, 'session', { requestId: rng.hex(16), response: webauthnResponse(rng, 'attestation'), name: rng.pick(['Laptop', hostileString(rng)]) });
+    case 'POST /portal/passkeys/rename':
+      return portalForm(world, 'session', { credentialId: rng.bytes(16).toString('base64url'), name: hostileString(rng) });
+    case 'POST /portal/passkeys/remove':
+      return portalForm(world, 'session', { credentialId: rng.chance(0.5) ? rng.bytes(16).toString('base64url') : hostileString(rng) });
+    case 'POST /portal/authenticator-app':
+    case 'POST /portal/authenticator-app/remove':
+      return portalForm(world, 'session', {});
+    case 'POST /portal/authenticator-app/confirm':
+      return portalForm(world, 'session', { code: rng.chance(0.5) ? String(rng.int(1_000_000)).padStart(6, '0') : hostileString(rng) });
+    case 'POST /portal/sign-in/passkey/options':
+      return portalJson(world, 'pre', { alias: alias() });
+    case 'POST /portal/sign-in/passkey/verify':
+      return portalJson(world, 'pre', { requestId: world.requestIds.length > 0 && rng.chance(0.5) ? rng.pick(world.requestIds) : rng.hex(16), response: webauthnResponse(rng, 'assertion') });
     default:
       return undefined;
   }
+}
+
+/** A portal script's JSON call, the form token in the body (the portal reads it there as from a form). */
+function portalJson(world: World, scope: 'session' | 'pre', fields: Record<string, J>): Payload {
+  const token = scope === 'session' ? world.portal.sessionToken : world.portal.preToken;
+  return json('valid', obj({ _csrf: token, ...fields }));
 }
 
 /** A portal form with the token of the session or of the pre-session cookie. */
