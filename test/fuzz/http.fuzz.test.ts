@@ -1506,6 +1506,17 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       portal: await portalCredentials(rt, serviceTokens[0]!),
     };
     await seed(world);
+    // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
+    const totp = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/enrol', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user' } });
+    assert.equal(totp.statusCode, 200, totp.body);
+    const totpCode = TOTP.generate({ secret: Secret.fromBase32((totp.json() as { secret: string }).secret) });
+    const confirmed = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/confirm', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode } });
+    assert.deepEqual(confirmed.json(), { mfaVerified: true });
+    // The app's next code verifies fuzz.user: answers beside the app are a factor change, which needs that.
+    const secret = Secret.fromBase32((totp.json() as { secret: string }).secret);
+    const nextCode = TOTP.generate({ secret, timestamp: Date.now() + 30_000 });
+    const verified = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/authenticate', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode: nextCode } });
+    assert.equal((verified.json() as { status: string }).status, 'SUCCESS', verified.body);
     // fuzz.user's answers, so KBA checks reach the hashing.
     const enrol = await rt.app.inject({
       method: 'POST',
@@ -1514,12 +1525,6 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       payload: QUESTION_IDS.map((id) => ({ id, answer: 'right' })),
     });
     assert.equal(enrol.statusCode, 200, enrol.body);
-    // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
-    const totp = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/enrol', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user' } });
-    assert.equal(totp.statusCode, 200, totp.body);
-    const totpCode = TOTP.generate({ secret: Secret.fromBase32((totp.json() as { secret: string }).secret) });
-    const confirmed = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/confirm', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode } });
-    assert.deepEqual(confirmed.json(), { mfaVerified: true });
   });
 
   after(async () => {
