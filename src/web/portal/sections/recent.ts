@@ -12,8 +12,8 @@ interface Texts {
   readonly none: string;
   readonly columns: { readonly time: string; readonly method: string; readonly event: string; readonly outcome: string; readonly application: string };
   readonly methods: Readonly<Record<string, string>>;
-  /** A passkey verification's start ('send' names a code for the other methods). */
-  readonly passkeyStarted: string;
+  /** What an operation is called for one method, by 'method:operation' ('send' names a code elsewhere, 'reset' answers). */
+  readonly byMethod: Readonly<Record<string, string>>;
   readonly operations: Readonly<Record<AuditOperation, string>>;
   readonly outcomes: Readonly<Record<AuditOutcome, string>>;
   readonly thisPortal: string;
@@ -28,7 +28,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     none: 'No verifications yet.',
     columns: { time: 'Time (UTC)', method: 'Method', event: 'What', outcome: 'Outcome', application: 'Application' },
     methods: { token: 'One-time code', kba: 'Security questions', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator app', passkey: 'Passkey' },
-    passkeyStarted: 'Passkey requested',
+    byMethod: { 'passkey:send': 'Passkey requested', 'totp:reset': 'App removed' },
     operations: { send: 'Code sent', authenticate: 'Check', verify: 'Check', poll: 'Answer received', unlock: 'Unlocked', reset: 'Answers removed' },
     outcomes: { SENT: 'Sent', SUCCESS: 'Succeeded', FAILED: 'Failed', LOCKOUT: 'Locked out', NOT_ENOUGH_DATA: 'Not set up' },
     thisPortal: 'This portal',
@@ -41,7 +41,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     none: 'Noch keine Überprüfungen.',
     columns: { time: 'Zeit (UTC)', method: 'Verfahren', event: 'Vorgang', outcome: 'Ergebnis', application: 'Anwendung' },
     methods: { token: 'Einmalcode', kba: 'Sicherheitsfragen', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator-App', passkey: 'Passkey' },
-    passkeyStarted: 'Passkey angefordert',
+    byMethod: { 'passkey:send': 'Passkey angefordert', 'totp:reset': 'App entfernt' },
     operations: { send: 'Code gesendet', authenticate: 'Prüfung', verify: 'Prüfung', poll: 'Antwort erhalten', unlock: 'Entsperrt', reset: 'Antworten entfernt' },
     outcomes: { SENT: 'Gesendet', SUCCESS: 'Erfolgreich', FAILED: 'Fehlgeschlagen', LOCKOUT: 'Gesperrt', NOT_ENOUGH_DATA: 'Nicht eingerichtet' },
     thisPortal: 'Dieses Portal',
@@ -54,7 +54,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     none: 'Aucune vérification pour l’instant.',
     columns: { time: 'Heure (UTC)', method: 'Moyen', event: 'Opération', outcome: 'Résultat', application: 'Application' },
     methods: { token: 'Code à usage unique', kba: 'Questions de sécurité', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Application d’authentification', passkey: 'Clé d’accès' },
-    passkeyStarted: 'Clé d’accès demandée',
+    byMethod: { 'passkey:send': 'Clé d’accès demandée', 'totp:reset': 'Application supprimée' },
     operations: { send: 'Code envoyé', authenticate: 'Vérification', verify: 'Vérification', poll: 'Réponse reçue', unlock: 'Débloqué', reset: 'Réponses supprimées' },
     outcomes: { SENT: 'Envoyé', SUCCESS: 'Réussi', FAILED: 'Échoué', LOCKOUT: 'Bloqué', NOT_ENOUGH_DATA: 'Non configuré' },
     thisPortal: 'Ce portail',
@@ -86,7 +86,7 @@ export function recentSection(deps: RecentDeps): PortalSection {
       const applications = await applicationNames(events, t);
       const time = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const rows = events.map(
-        (e) => html`<tr><td>${time.format(e.at)}</td><td>${t.methods[e.method] ?? e.method}</td><td>${e.method === 'passkey' && e.operation === 'send' ? t.passkeyStarted : t.operations[e.operation]}</td><td class="outcome-${e.outcome.toLowerCase()}">${t.outcomes[e.outcome]}</td><td>${applications.get(e.clientId)}</td></tr>`,
+        (e) => html`<tr><td>${time.format(e.at)}</td><td>${t.methods[e.method] ?? e.method}</td><td>${t.byMethod[`${e.method}:${e.operation}`] ?? t.operations[e.operation]}</td><td class="outcome-${e.outcome.toLowerCase()}">${t.outcomes[e.outcome]}</td><td>${applications.get(e.clientId)}</td></tr>`,
       );
       const table =
         events.length === 0
