@@ -29,8 +29,8 @@
     }
   }
 
-  /** Wires `button` to `run(say)`; hidden where the browser cannot do WebAuthn, saying so instead. */
-  function wire(root, button, status, run) {
+  /** Wires `button` to `run(say)` (and Enter in `field`, as in a form); hidden where the browser cannot do WebAuthn, saying so instead. */
+  function wire(root, button, status, field, run) {
     if (!root || !button || !status) return;
     function say(name, tone) {
       status.textContent = root.getAttribute('data-msg-' + name) || '';
@@ -42,6 +42,14 @@
       return;
     }
     button.hidden = false;
+    if (field) {
+      field.addEventListener('keydown', function (event) {
+        if (event.key === 'Enter' && !button.disabled) {
+          event.preventDefault();
+          button.click();
+        }
+      });
+    }
     button.addEventListener('click', async function () {
       button.disabled = true;
       try {
@@ -64,7 +72,7 @@
   }
 
   var add = document.getElementById('passkey-add');
-  wire(add, document.getElementById('passkey-add-button'), document.getElementById('passkey-add-status'), async function (say) {
+  wire(add, document.getElementById('passkey-add-button'), document.getElementById('passkey-add-status'), document.getElementById('passkey-name'), async function (say) {
     var start = await post('/portal/passkeys/options', {});
     if (!start.ok) {
       if (!followVerification(start)) say('failed', 'bad');
@@ -92,7 +100,7 @@
   });
 
   var signIn = document.getElementById('passkey-sign-in');
-  wire(signIn, document.getElementById('passkey-sign-in-button'), document.getElementById('passkey-sign-in-status'), async function (say) {
+  wire(signIn, document.getElementById('passkey-sign-in-button'), document.getElementById('passkey-sign-in-status'), document.getElementById('passkey-alias'), async function (say) {
     var aliasField = document.getElementById('passkey-alias');
     var alias = aliasField.value.trim();
     if (alias === '') {
