@@ -18,16 +18,21 @@ import type { ProviderPoller } from './methods/poll.js';
 import { LOCKOUT_METHODS, METHOD_DESCRIPTORS, lockoutsOf, type Method, type ProviderMethod } from './methods/index.js';
 import type { BuiltMethod, MethodContext, MethodDescriptor, ServiceOf } from './methods/method.js';
 import { kba } from './methods/kba/index.js';
+import { passkey } from './methods/passkey/index.js';
+import { totp } from './methods/totp/index.js';
 import { token } from './methods/token/index.js';
 import { DEFAULT_GATEWAY_OPTIONS, ProviderGateway } from './providers/gateway.js';
 import { providerFetch } from './providers/http.js';
 import { openStore, portalStoreOf } from './store/index.js';
 import type { SqlStore } from './store/sql-store.js';
+import { SqlTotpStore } from './methods/totp/store.js';
+import { SqlPasskeyStore } from './methods/passkey/store.js';
+import { hasOtherFactorFrom } from './services/factors.js';
 import { renderInvitation } from './delivery/invitation.js';
 import { Invitations } from './services/invitations.js';
 import { PortalSessions } from './services/portal-sessions.js';
 import { PORTAL_CLIENT_ID, portalRoutes } from './web/portal/index.js';
-import { standardSections } from './web/portal/sections/index.js';
+import { standardSections, standardSignInMethods } from './web/portal/sections/index.js';
 import { AuditTrail, type AuditListener } from './services/audit.js';
 import { EventsWebhook } from './delivery/events.js';
 import { Metrics } from './http/metrics.js';
@@ -184,6 +189,8 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     const audit = failedChecks.counting(trail);
     const gatewayOptions = { ...DEFAULT_GATEWAY_OPTIONS, ...(metrics ? { observer: metrics.onProviderCall } : {}) };
 
+    // Every factor-change rule asks what factors the identity has of every kind (src/services/factors.ts).
+    const hasOtherFactor = hasOtherFactorFrom({ store, totp: new SqlTotpStore(store.sql), passkeys: new SqlPasskeyStore(store.sql) });
     // Every provider call goes through one HTTP client that enforces where providers may be
     // (docs/providers.md), and through its method's gateway; a saved configuration resets that circuit.
     const fetchProvider = providerFetch({ allowPrivateHosts: config.allowPrivateProviderHosts });
@@ -211,6 +218,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         deriveKey: (purpose) => deriveKey(secret, purpose),
         sealer,
         factorChange,
+        hasOtherFactor,
         providers: {
           configs: providerConfigs,
           fetch: fetchProvider,
@@ -269,7 +277,16 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           publicUrl: config.publicUrl,
           factorChangeWindowMs: config.factorChangeWindowSeconds * 1000,
           limits: config.portal,
-          sections: standardSections({ store, kbaService: serviceOf(kba), kbaMinAnswers: config.kba.minAnswers, portalClientId: PORTAL_CLIENT_ID }),
+          sections: standardSections({
+            store,
+            kbaService: serviceOf(kba),
+            kbaMinAnswers: config.kba.minAnswers,
+            portalClientId: PORTAL_CLIENT_ID,
+            passkeys: serviceOf(passkey),
+            totp: serviceOf(totp),
+            hasOtherFactor,
+          }),
+          signInMethods: standardSignInMethods({ passkeys: serviceOf(passkey), portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
 

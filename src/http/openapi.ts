@@ -136,6 +136,21 @@ function portalOperations(): Record<string, Json> {
     requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { _csrf: { type: 'string' } }, required: ['_csrf'] } } } },
     responses: { '200': { description: 'An HTML page.' }, '303': { description: 'On to the next page.' }, '400': { description: 'An HTML page saying what is wrong.' }, '403': { description: 'No form token, a wrong one, or a foreign Origin.' }, '429': { description: 'Too many forms from this address or session.' } },
   });
+  /** A call of the portal's passkey script: JSON, with the form token in x-csrf-token. */
+  const script = (operationId: string, summary: string): Json => ({
+    operationId,
+    tags: ['Portal'],
+    summary,
+    security: [],
+    parameters: [{ name: 'x-csrf-token', in: 'header', required: true, schema: { type: 'string' } }],
+    requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+    responses: {
+      '200': { description: 'JSON for the script.' },
+      '400': { description: 'ErrorResponseDto, or an HTML page for an unreadable form.' },
+      '403': { description: 'No form token, a wrong one, a foreign Origin; or (ErrorResponseDto, Location naming the page) the factor-change rule.' },
+      '429': { description: 'Too many forms from this address or session.' },
+    },
+  });
   return {
     '/portal': { get: page('portalOverview', 'Your sign-in methods: the sections, addresses and recent verifications') },
     '/portal/sign-in': { get: page('portalSignInPage', 'Sign in: a user name, then a code sent to the work email'), post: form('portalSendCode', 'Send a sign-in code (answered alike for every user name)') },
@@ -145,6 +160,16 @@ function portalOperations(): Record<string, Json> {
     '/portal/verify': { get: page('portalVerifyPage', 'Confirm it is you before changing a factor'), post: form('portalSendVerifyCode', 'Send the code that confirms it is you') },
     '/portal/verify/code': { post: form('portalVerifyWithCode', 'Confirm it is you with the emailed code') },
     '/portal/security-questions': { get: page('portalSecurityQuestionsPage', 'Choose and answer security questions'), post: form('portalSaveSecurityAnswers', 'Replace the security answers (factor-change rule)') },
+    '/portal/passkeys': { get: page('portalPasskeysPage', 'The passkeys, to rename or remove') },
+    '/portal/passkeys/options': { post: script('portalPasskeyRegistrationOptions', 'Start adding a passkey (factor-change rule when the identity has a factor)') },
+    '/portal/passkeys/verify': { post: script('portalPasskeyRegistrationVerify', 'Store the new passkey: {requestId, response, name?}') },
+    '/portal/passkeys/rename': { post: form('portalRenamePasskey', 'Rename a passkey') },
+    '/portal/passkeys/remove': { post: form('portalRemovePasskey', 'Remove a passkey (factor-change rule)') },
+    '/portal/authenticator-app': { get: page('portalAuthenticatorAppPage', 'The authenticator app: set up, replace, remove'), post: form('portalStartAuthenticatorApp', 'Start setting up an authenticator app: the key and otpauth URI as text (factor-change rule when the identity has a factor)') },
+    '/portal/authenticator-app/confirm': { post: form('portalConfirmAuthenticatorApp', 'Confirm the new authenticator app with a code') },
+    '/portal/authenticator-app/remove': { post: form('portalRemoveAuthenticatorApp', 'Remove the authenticator app (factor-change rule)') },
+    '/portal/sign-in/passkey/options': { post: script('portalPasskeySignInOptions', 'Start signing in with a passkey: {alias}') },
+    '/portal/sign-in/passkey/verify': { post: script('portalPasskeySignIn', 'Sign in with the passkey\'s answer: {requestId, response}') },
   };
 }
 

@@ -12,6 +12,7 @@ import type { Sealer } from '../auth/seal.js';
 import type { ProviderGateway } from '../providers/gateway.js';
 import type { ProviderFetch } from '../providers/http.js';
 import type { FactorChangeRule } from '../services/factor-change.js';
+import type { HasOtherFactor } from '../services/factors.js';
 import type { ProviderConfigs, ProviderTester } from '../services/provider-configs.js';
 import type { SqlDatabase } from '../store/driver.js';
 import type { ProviderPoller } from './poll.js';
@@ -110,6 +111,11 @@ export interface MethodContext {
   readonly sealer: Sealer;
   /** The factor-change rule, for a method whose factor an identity can replace (docs/security.md). */
   readonly factorChange: FactorChangeRule;
+  /**
+   * Whether an identity has a factor of another kind than the one named (security answers, an authenticator
+   * app, passkeys): a first factor of one kind beside another is a change under that rule.
+   */
+  readonly hasOtherFactor: HasOtherFactor;
   readonly providers: {
     readonly configs: ProviderConfigs;
     /** The HTTP client that enforces where providers may be (docs/providers.md). */

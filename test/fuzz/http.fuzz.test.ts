@@ -19,6 +19,7 @@ import { loadConfig } from '../../src/config.js';
 import { generateId } from '../../src/core/secrets.js';
 import { DESCRIPTORS, METHODS as METHOD_IDS, PROVIDER_DESCRIPTORS } from '../../src/methods/index.js';
 import type { ExampleSource } from '../../src/methods/method.js';
+import { webauthnResponse as exampleWebauthnResponse } from '../../src/methods/passkey/index.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 
 // ---------------------------------------------------------------------------------------------------
@@ -710,9 +711,37 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return portalForm(world, 'session', { next: '/portal', code: String(rng.int(1_000_000)).padStart(6, '0') });
     case 'POST /portal/security-questions':
       return portalForm(world, 'session', { 'question-1': rng.pick(QUESTION_IDS), 'answer-1': hostileString(rng), 'question-2': rng.pick([...QUESTION_IDS, hostileString(rng)]), 'answer-2': 'right', 'question-3': '', 'answer-3': '' });
+    case 'POST /portal/passkeys/options':
+      return portalJson(world, 'session', {});
+    case 'POST /portal/passkeys/verify':
+      return portalJson(world, 'session', { requestId: rng.hex(16), response: webauthnResponse(rng, 'attestation'), name: rng.pick(['Laptop', hostileString(rng)]) });
+    case 'POST /portal/passkeys/rename':
+      return portalForm(world, 'session', { credentialId: rng.bytes(16).toString('base64url'), name: hostileString(rng) });
+    case 'POST /portal/passkeys/remove':
+      return portalForm(world, 'session', { credentialId: rng.chance(0.5) ? rng.bytes(16).toString('base64url') : hostileString(rng) });
+    case 'POST /portal/authenticator-app':
+    case 'POST /portal/authenticator-app/remove':
+      return portalForm(world, 'session', {});
+    case 'POST /portal/authenticator-app/confirm':
+      return portalForm(world, 'session', { code: rng.chance(0.5) ? String(rng.int(1_000_000)).padStart(6, '0') : hostileString(rng) });
+    case 'POST /portal/sign-in/passkey/options':
+      return portalJson(world, 'pre', { alias: alias() });
+    case 'POST /portal/sign-in/passkey/verify':
+      return portalJson(world, 'pre', { requestId: world.requestIds.length > 0 && rng.chance(0.5) ? rng.pick(world.requestIds) : rng.hex(16), response: webauthnResponse(rng, 'assertion') });
     default:
       return undefined;
   }
+}
+
+/** A WebAuthn answer of the right shape with random parts, as the passkey method's examples make them. */
+function webauthnResponse(rng: Rng, kind: 'assertion' | 'attestation'): J {
+  return toModel(exampleWebauthnResponse(exampleSource(rng), kind));
+}
+
+/** A portal script's JSON call, the form token in the body (the portal reads it there as from a form). */
+function portalJson(world: World, scope: 'session' | 'pre', fields: Record<string, J>): Payload {
+  const token = scope === 'session' ? world.portal.sessionToken : world.portal.preToken;
+  return json('valid', obj({ _csrf: token, ...fields }));
 }
 
 /** A portal form with the token of the session or of the pre-session cookie. */
@@ -1442,6 +1471,17 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       portal: await portalCredentials(rt, serviceTokens[0]!),
     };
     await seed(world);
+    // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
+    const totp = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/enrol', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user' } });
+    assert.equal(totp.statusCode, 200, totp.body);
+    const totpCode = TOTP.generate({ secret: Secret.fromBase32((totp.json() as { secret: string }).secret) });
+    const confirmed = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/confirm', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode } });
+    assert.deepEqual(confirmed.json(), { mfaVerified: true });
+    // The app's next code verifies fuzz.user: answers beside the app are a factor change, which needs that.
+    const secret = Secret.fromBase32((totp.json() as { secret: string }).secret);
+    const nextCode = TOTP.generate({ secret, timestamp: Date.now() + 30_000 });
+    const verified = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/authenticate', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode: nextCode } });
+    assert.equal((verified.json() as { status: string }).status, 'SUCCESS', verified.body);
     // fuzz.user's answers, so KBA checks reach the hashing.
     const enrol = await rt.app.inject({
       method: 'POST',
@@ -1450,12 +1490,6 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       payload: QUESTION_IDS.map((id) => ({ id, answer: 'right' })),
     });
     assert.equal(enrol.statusCode, 200, enrol.body);
-    // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
-    const totp = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/enrol', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user' } });
-    assert.equal(totp.statusCode, 200, totp.body);
-    const totpCode = TOTP.generate({ secret: Secret.fromBase32((totp.json() as { secret: string }).secret) });
-    const confirmed = await rt.app.inject({ method: 'POST', url: '/v3/mfa/totp/confirm', headers: { authorization: `Bearer ${personalTokens[0]!}` }, payload: { userAlias: 'fuzz.user', totpCode } });
-    assert.deepEqual(confirmed.json(), { mfaVerified: true });
   });
 
   after(async () => {

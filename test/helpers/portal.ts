@@ -65,6 +65,16 @@ export class PortalBrowser {
     return this.answer(await fetch(`${this.server.baseUrl}${path}`, { method: 'POST', redirect: 'manual', headers, body }));
   }
 
+  /** A script's call: a JSON body with the form token in x-csrf-token, from the service's Origin. */
+  async postJson(path: string, body: unknown, options: PostOptions = {}): Promise<PortalAnswer> {
+    const origin = options.origin === undefined ? this.server.baseUrl : options.origin;
+    const csrf = options.csrf === undefined ? this.csrf : options.csrf;
+    const headers: Record<string, string> = { cookie: this.cookieHeader(), 'content-type': 'application/json' };
+    if (origin !== null) headers['origin'] = origin;
+    if (csrf !== null && csrf !== undefined) headers['x-csrf-token'] = csrf;
+    return this.answer(await fetch(`${this.server.baseUrl}${path}`, { method: 'POST', redirect: 'manual', headers, body: JSON.stringify(body) }));
+  }
+
   /** The session cookie's value, whichever name it has (with or without __Host-). */
   get sessionCookie(): string | undefined {
     return this.cookies.get('mfa-portal') ?? this.cookies.get('__Host-mfa-portal');

@@ -11,7 +11,7 @@ import { StoreRateCounter } from '../../src/ratelimit/counters.js';
 import { PortalSessions } from '../../src/services/portal-sessions.js';
 import { portalStoreOf } from '../../src/store/index.js';
 import { html } from '../../src/web/page.js';
-import { portalRoutes } from '../../src/web/portal/index.js';
+import { ERROR_VERIFICATION_REQUIRED, portalRoutes } from '../../src/web/portal/index.js';
 import type { PortalSection, SignInMethod } from '../../src/web/portal/section.js';
 import { storeTargets, type OpenedStore } from '../helpers/stores.js';
 
@@ -154,7 +154,8 @@ describe('portal sections and sign-in methods', () => {
     nowMs += WINDOW_MS + 1;
     const stale = await post(csrf);
     assert.equal(stale.statusCode, 403);
-    assert.deepEqual(stale.json(), { error: 'verification_required', verifyUrl: '/portal/verify?next=%2Fportal%2Fwidgets' });
+    assert.equal(stale.json().messages[0].text, ERROR_VERIFICATION_REQUIRED, 'the API\'s error body');
+    assert.equal(stale.headers['location'], '/portal/verify?next=%2Fportal%2Fwidgets', 'naming where to confirm');
     assert.equal(handled.length, 1, 'the route did not run');
     const page = await app.inject({ method: 'GET', url: '/portal/widgets', headers: { cookie } });
     assert.equal(page.statusCode, 303, 'its page sends the person to confirm it is them');

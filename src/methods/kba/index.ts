@@ -43,6 +43,7 @@ export const kba = defineMethod({
       policy,
       defaultLocale,
       factorChange: context.factorChange,
+      hasOtherFactor: context.hasOtherFactor,
       audit: context.audit,
     });
     return {

@@ -8,6 +8,7 @@ import type { RandomBytes } from '../../core/secrets.js';
 import type { FactorChangeRule } from '../../services/factor-change.js';
 import { enforceLimits } from '../../services/rate-limits.js';
 import { VerificationLifecycle, type LifecycleDeps } from '../lifecycle.js';
+import type { HasOtherFactor } from '../../services/factors.js';
 import type { AnswerHasher } from './answer-hasher.js';
 
 export interface KbaAnswerItem {
@@ -53,6 +54,8 @@ export interface KbaServiceDeps {
   readonly defaultLocale: string;
   /** Answers the identity already has are replaced only as this rule allows (docs/security.md). */
   readonly factorChange: FactorChangeRule;
+  /** Whether the identity has a factor of another kind (an authenticator app, a passkey): answers added beside it are a change too. */
+  readonly hasOtherFactor: HasOtherFactor;
   /** Told of every check's outcome (never the answers); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
@@ -123,12 +126,14 @@ export class KbaService {
   }
 
   /**
-   * The factor-change rule (docs/security.md): answers the identity already has are replaced only after a
-   * recent successful verification of it, and never during a lockout. True when this is a first enrolment.
+   * The factor-change rule (docs/security.md): answers are set, when the identity already has a factor of
+   * any kind, only after a recent successful verification of it, and never during a lockout. True when this
+   * is a first enrolment of answers.
    */
   private async checkFactorChange(identity: Identity): Promise<boolean> {
     const answers = this.deps.store.listAnswers(identity.id);
-    const decision = await this.deps.factorChange.decide(identity, answers.then((found) => found.length > 0));
+    const other = this.deps.hasOtherFactor(identity, 'kba');
+    const decision = await this.deps.factorChange.decide(identity, Promise.all([answers, other]).then(([found, beside]) => found.length > 0 || beside));
     if (decision.kind === 'locked') throw forbidden(ERROR_CHANGE_LOCKED);
     if (decision.kind === 'needs-recent-verification') throw forbidden(ERROR_CHANGE_NEEDS_PROOF);
     return (await answers).length === 0;

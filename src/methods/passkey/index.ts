@@ -41,8 +41,7 @@ export const passkey = defineMethod({
       settings: settings.passkey,
       urlKey: context.deriveKey('passkey-hosted-url'),
       factorChange: context.factorChange,
-      // Security answers are the other factor an identity enrols here.
-      hasOtherFactor: async (identity) => (await store.listAnswers(identity.id)).length > 0,
+      hasOtherFactor: (identity) => context.hasOtherFactor(identity, 'passkey'),
       audit: context.audit,
     });
     return { service, routes: passkeyRoutes(service), publicRoutes: passkeyPageRoutes(service) };
@@ -54,7 +53,7 @@ function base64url(source: ExampleSource, bytes: number): string {
 }
 
 /** A WebAuthn answer of the right shape whose parts are random bytes (or, now and then, any text). */
-function webauthnResponse(source: ExampleSource, kind: 'assertion' | 'attestation'): unknown {
+export function webauthnResponse(source: ExampleSource, kind: 'assertion' | 'attestation'): unknown {
   const part = (size: number) => (source.chance(0.1) ? source.text() : base64url(source, size));
   const id = base64url(source, source.integer(1, 64));
   const response =

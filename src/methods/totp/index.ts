@@ -37,6 +37,7 @@ export const totp = defineMethod({
       randomBytes: context.randomBytes,
       settings: settings.totp,
       factorChange: context.factorChange,
+      hasOtherFactor: context.hasOtherFactor,
       audit: context.audit,
     });
     return { service, routes: totpRoutes(service) };

@@ -19,6 +19,7 @@ import {
 } from './core.js';
 import type { TotpSettings } from './settings.js';
 import type { TotpStore } from './store.js';
+import type { HasOtherFactor } from '../../services/factors.js';
 
 export interface TotpServiceDeps {
   readonly registrations: TotpStore;
@@ -30,6 +31,8 @@ export interface TotpServiceDeps {
   readonly settings: TotpSettings;
   /** Replacing an active registration needs a recent successful verification (docs/security.md). */
   readonly factorChange: FactorChangeRule;
+  /** Whether the identity has a factor of another kind (security answers, a passkey). */
+  readonly hasOtherFactor: HasOtherFactor;
   /** Told of every check and reset (never a code or a secret); awaited, so a failure fails the request. */
   readonly audit?: AuditSink;
 }
@@ -61,10 +64,11 @@ export const ERROR_TOTP_WRONG = 'The code is not valid.';
 export const ERROR_TOTP_USED = 'The code was already used; wait for the next one.';
 export const ERROR_TOTP_LOCKED = 'Too many wrong codes; authenticator verification is locked for a while.';
 export const ERROR_TOTP_CHANGE_LOCKED = 'The identity is locked out; its authenticator app cannot be replaced until the lockout ends.';
-export const ERROR_TOTP_CHANGE_NEEDS_PROOF = 'Replacing an authenticator app needs a successful verification of this identity first (any method).';
+export const ERROR_TOTP_CHANGE_NEEDS_PROOF = 'Setting up, replacing or removing an authenticator app when the identity has a factor needs a successful verification of this identity first (any method).';
 
 /** The audit reason of a reset (operators reset through the API or the command line). */
 const RESET_REASON_CLEARED = 'authenticator registration removed by an operator';
+const RESET_REASON_OWNER = 'authenticator registration removed by its owner';
 
 /**
  * Enrolments for an unknown or disabled alias write here instead, the same statement as for a real identity,
@@ -99,7 +103,7 @@ export class TotpService {
   async enrol(alias: string): Promise<TotpEnrolment> {
     const { registrations, clock, settings, randomBytes } = this.deps;
     const found = await registrations.find(alias);
-    if (found?.active) await this.checkFactorChange(alias, found.identityId);
+    if (found && (found.active || (await this.deps.hasOtherFactor({ id: found.identityId, alias }, 'totp')))) await this.checkFactorChange(alias, found.identityId);
     const now = clock.now();
     const requestId = generateId(randomBytes);
     const secret = randomBytes(SECRET_BYTES);
@@ -118,6 +122,8 @@ export class TotpService {
     const pending = found?.pending && found.pending.expiresAt > now ? found.pending : undefined;
     const match = this.check(pending?.sealedSecret, code, now, null);
     if (!found || !pending || match.kind !== 'accepted') return { mfaVerified: false };
+    // Again at the confirmation: another factor may have been added, or the proof aged, since the enrolment.
+    if (found.active || (await this.deps.hasOtherFactor({ id: found.identityId, alias }, 'totp'))) await this.checkFactorChange(alias, found.identityId);
     // The confirming code's step becomes the last accepted one: it cannot be used again to authenticate.
     return { mfaVerified: await this.deps.registrations.activate(found.identityId, pending.id, match.step, now) };
   }
@@ -159,14 +165,28 @@ export class TotpService {
     return active ? { registered: true, confirmedAt: new Date(active.confirmedAt).toISOString() } : { registered: false, confirmedAt: null };
   }
 
+  /**
+   * The person removes their own authenticator app (the portal): a factor change, so only after a recent
+   * successful verification. False when there was none.
+   */
+  async remove(clientId: string, alias: string): Promise<boolean> {
+    const found = await this.deps.registrations.find(alias);
+    if (!found?.active && !found?.pending) return false;
+    await this.checkFactorChange(alias, found.identityId);
+    const removed = await this.deps.registrations.remove(alias);
+    if (removed) await this.deps.audit?.record({ method: 'totp', operation: 'reset', alias, clientId, outcome: 'SUCCESS', reason: RESET_REASON_OWNER, requestId: null });
+    return removed;
+  }
+
   /** DELETE /mfa/totp/registration and `users reset-totp`: see resetTotp. */
   reset(clientId: string, alias: string): Promise<boolean> {
     return resetTotp(this.deps, clientId, alias);
   }
 
   /**
-   * The factor-change rule (docs/security.md): an active registration is replaced only after a recent
-   * successful verification of the identity, and never while it is locked out of any method.
+   * The factor-change rule (docs/security.md): an active registration is replaced, or a first one added
+   * beside a factor of another kind, only after a recent successful verification of the identity, and
+   * never while it is locked out of any method.
    */
   private async checkFactorChange(alias: string, identityId: string): Promise<void> {
     const decision = await this.deps.factorChange.decide({ alias, id: identityId }, true);

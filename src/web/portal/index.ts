@@ -14,7 +14,7 @@ import { isSessionSecretShape, newSessionSecret, originAllowed, portalReturnPath
 import type { Clock, RateCounter, Store } from '../../core/ports.js';
 import type { RandomBytes } from '../../core/secrets.js';
 import { isBackendUnavailable } from '../../http/backend-faults.js';
-import { newTrackingId } from '../../http/errors.js';
+import { errorBody, newTrackingId } from '../../http/errors.js';
 import { PORTAL_EMAIL_ATTRIBUTE, type Invitations } from '../../services/invitations.js';
 import type { ActiveSession, PortalSessions } from '../../services/portal-sessions.js';
 import { enforceLimits, type LimitRule } from '../../services/rate-limits.js';
@@ -27,6 +27,9 @@ import { PORTAL_TEXTS } from './texts.js';
 
 /** The client id the portal's sends and checks are recorded under (the audit trail's "application"). */
 export const PORTAL_CLIENT_ID = 'portal';
+
+/** A script's call refused by the factor-change rule. */
+export const ERROR_VERIFICATION_REQUIRED = 'Confirm it is you before changing a sign-in method.';
 
 /** The delivery type of the portal's codes: the work email, where invitations go too. */
 const CODE_DELIVERY = 'EMAIL_WORK' as const;
@@ -124,7 +127,7 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
         case 'redirect':
           return reply.code(303).header('cache-control', 'no-store').header('location', result.to).send();
         case 'json':
-          return reply.code(result.status ?? 200).header('cache-control', 'no-store').send(result.body);
+          return reply.code(result.status ?? 200).headers({ ...result.headers, 'cache-control': 'no-store' }).send(result.body);
         case 'page':
           return sendPage(
             reply,
@@ -248,7 +251,8 @@ export function portalRoutes(deps: PortalDeps): FastifyPluginAsync {
       const hasFactor = await changesFactor(ctx);
       if (sessionMayChangeFactor(ctx.session.verifiedAt, hasFactor, ctx.now, deps.factorChangeWindowMs)) return undefined;
       const verifyUrl = `/portal/verify?next=${encodeURIComponent(back)}`;
-      return json ? { kind: 'json', status: 403, body: { error: 'verification_required', verifyUrl } } : { kind: 'redirect', to: verifyUrl };
+      // A script gets the API's error body, and in Location the page where the person confirms it is them.
+      return json ? { kind: 'json', status: 403, body: errorBody(403, ERROR_VERIFICATION_REQUIRED), headers: { location: verifyUrl } } : { kind: 'redirect', to: verifyUrl };
     }
 
     // ---------------------------------------------------------------------------------------------

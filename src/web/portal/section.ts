@@ -27,7 +27,8 @@ export interface AnonymousContext {
 export type RouteResult =
   | { readonly kind: 'redirect'; readonly to: string }
   | { readonly kind: 'page'; readonly status?: number; readonly title: string; readonly body: Html; readonly scripts?: readonly string[] }
-  | { readonly kind: 'json'; readonly status?: number; readonly body: unknown }
+  /** JSON for a script; an error is an ErrorResponseDto (src/http/errors.ts errorBody), like the API's. */
+  | { readonly kind: 'json'; readonly status?: number; readonly body: unknown; readonly headers?: Readonly<Record<string, string>> }
   /** Sign the identity in (a new session; `verified` when the person just proved a factor), then go to the overview (or answer JSON). */
   | { readonly kind: 'sign-in'; readonly identityId: string; readonly verified: boolean; readonly json?: boolean };
 

@@ -12,6 +12,8 @@ interface Texts {
   readonly none: string;
   readonly columns: { readonly time: string; readonly method: string; readonly event: string; readonly outcome: string; readonly application: string };
   readonly methods: Readonly<Record<string, string>>;
+  /** What an operation is called for one method, by 'method:operation' ('send' names a code elsewhere, 'reset' answers). */
+  readonly byMethod: Readonly<Record<string, string>>;
   readonly operations: Readonly<Record<AuditOperation, string>>;
   readonly outcomes: Readonly<Record<AuditOutcome, string>>;
   readonly thisPortal: string;
@@ -25,7 +27,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     intro: 'The latest times someone proved, or tried to prove, it is you. If you do not recognise one, tell your administrator.',
     none: 'No verifications yet.',
     columns: { time: 'Time (UTC)', method: 'Method', event: 'What', outcome: 'Outcome', application: 'Application' },
-    methods: { token: 'One-time code', kba: 'Security questions', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID' },
+    methods: { token: 'One-time code', kba: 'Security questions', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator app', passkey: 'Passkey' },
+    byMethod: { 'passkey:send': 'Passkey requested', 'totp:reset': 'App removed' },
     operations: { send: 'Code sent', authenticate: 'Check', verify: 'Check', poll: 'Answer received', unlock: 'Unlocked', reset: 'Answers removed' },
     outcomes: { SENT: 'Sent', SUCCESS: 'Succeeded', FAILED: 'Failed', LOCKOUT: 'Locked out', NOT_ENOUGH_DATA: 'Not set up' },
     thisPortal: 'This portal',
@@ -37,7 +40,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     intro: 'Die letzten Male, an denen jemand nachgewiesen hat oder nachweisen wollte, dass er Sie ist. Erkennen Sie einen Eintrag nicht, informieren Sie Ihre Administration.',
     none: 'Noch keine Überprüfungen.',
     columns: { time: 'Zeit (UTC)', method: 'Verfahren', event: 'Vorgang', outcome: 'Ergebnis', application: 'Anwendung' },
-    methods: { token: 'Einmalcode', kba: 'Sicherheitsfragen', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID' },
+    methods: { token: 'Einmalcode', kba: 'Sicherheitsfragen', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator-App', passkey: 'Passkey' },
+    byMethod: { 'passkey:send': 'Passkey angefordert', 'totp:reset': 'App entfernt' },
     operations: { send: 'Code gesendet', authenticate: 'Prüfung', verify: 'Prüfung', poll: 'Antwort erhalten', unlock: 'Entsperrt', reset: 'Antworten entfernt' },
     outcomes: { SENT: 'Gesendet', SUCCESS: 'Erfolgreich', FAILED: 'Fehlgeschlagen', LOCKOUT: 'Gesperrt', NOT_ENOUGH_DATA: 'Nicht eingerichtet' },
     thisPortal: 'Dieses Portal',
@@ -49,7 +53,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     intro: 'Les dernières fois où quelqu’un a prouvé, ou tenté de prouver, qu’il s’agit de vous. Si vous n’en reconnaissez pas une, prévenez votre administrateur.',
     none: 'Aucune vérification pour l’instant.',
     columns: { time: 'Heure (UTC)', method: 'Moyen', event: 'Opération', outcome: 'Résultat', application: 'Application' },
-    methods: { token: 'Code à usage unique', kba: 'Questions de sécurité', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID' },
+    methods: { token: 'Code à usage unique', kba: 'Questions de sécurité', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Application d’authentification', passkey: 'Clé d’accès' },
+    byMethod: { 'passkey:send': 'Clé d’accès demandée', 'totp:reset': 'Application supprimée' },
     operations: { send: 'Code envoyé', authenticate: 'Vérification', verify: 'Vérification', poll: 'Réponse reçue', unlock: 'Débloqué', reset: 'Réponses supprimées' },
     outcomes: { SENT: 'Envoyé', SUCCESS: 'Réussi', FAILED: 'Échoué', LOCKOUT: 'Bloqué', NOT_ENOUGH_DATA: 'Non configuré' },
     thisPortal: 'Ce portail',
@@ -81,7 +86,7 @@ export function recentSection(deps: RecentDeps): PortalSection {
       const applications = await applicationNames(events, t);
       const time = new Intl.DateTimeFormat(ctx.locale, { dateStyle: 'medium', timeStyle: 'short', timeZone: 'UTC' });
       const rows = events.map(
-        (e) => html`<tr><td>${time.format(e.at)}</td><td>${t.methods[e.method] ?? e.method}</td><td>${t.operations[e.operation]}</td><td class="outcome-${e.outcome.toLowerCase()}">${t.outcomes[e.outcome]}</td><td>${applications.get(e.clientId)}</td></tr>`,
+        (e) => html`<tr><td>${time.format(e.at)}</td><td>${t.methods[e.method] ?? e.method}</td><td>${t.byMethod[`${e.method}:${e.operation}`] ?? t.operations[e.operation]}</td><td class="outcome-${e.outcome.toLowerCase()}">${t.outcomes[e.outcome]}</td><td>${applications.get(e.clientId)}</td></tr>`,
       );
       const table =
         events.length === 0
