@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import qrcode from 'qrcode-generator';
 import { readOutbox } from '../../src/delivery/outbox.js';
 import { addVirtualAuthenticator, describeWithBrowser, openPage, saveScreenshot, type VirtualAuthenticator, type WatchedPage } from '../helpers/browser.js';
 import { startPasskeyServer, type PasskeyServer } from '../helpers/passkeys.js';
@@ -86,7 +87,16 @@ describeWithBrowser('the portal with passkeys and an authenticator app in Chromi
     await Promise.all([page.waitForURL('**/portal/authenticator-app'), page.click('button:has-text("Set up an authenticator app")')]);
     const key = (await text('#totp-secret')).replace(/\s/g, '');
     assert.match(key, /^[A-Z2-7]{32}$/, 'the key as text');
-    assert.match(await text('#totp-uri'), new RegExp(`^otpauth://totp/.*secret=${key}`), 'the otpauth URI as text');
+    const uri = await text('#totp-uri');
+    assert.match(uri, new RegExp(`^otpauth://totp/.*secret=${key}`), 'the otpauth URI as text');
+    // The QR code shown is the URI shown: the same modules as the encoder draws for that URI.
+    const qr = page.locator('figure.qr svg[role="img"]');
+    assert.equal(await qr.getAttribute('aria-label'), 'QR code to scan with your authenticator app');
+    assert.ok(((await qr.boundingBox())?.width ?? 0) >= 150, 'drawn large enough to scan');
+    const expected = qrcode(0, 'M');
+    expected.addData(uri, 'Byte');
+    expected.make();
+    assert.equal(await qr.locator('path').getAttribute('d'), /<path d="([^"]+)"/.exec(expected.createSvgTag({ cellSize: 4, margin: 4, scalable: true }))?.[1]);
     await saveScreenshot(page, 'portal-authenticator-app');
     await assertClean('authenticator app set-up');
     await page.fill('#totp-code', appCode(key, Date.now()));

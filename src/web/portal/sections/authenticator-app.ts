@@ -1,11 +1,12 @@
 // The authenticator app section: whether one is set up, and the pages that set one up (the secret as
 // text and as an otpauth URI, confirmed with a code from the app), replace it, or remove it. Everything
 // goes through TotpService, so its factor-change check and limits apply as for any application.
-// No QR code yet: no QR encoder is among the dependencies, and the page must not ask any outside service
-// for one (docs/portal.md); the secret and the URI are shown as text to type or paste into the app.
+// The QR code is drawn on the server (src/web/qr.ts); the key and the URI are shown as text as well, for
+// apps on the same device and for people who cannot scan.
 import type { TotpService } from '../../../methods/totp/service.js';
 import type { HasOtherFactor } from '../../../services/factors.js';
 import { html, type Html, type PageLocale } from '../../page.js';
+import { qrSvg } from '../../qr.js';
 import { csrfField } from '../layout.js';
 import type { PortalSection, RouteResult, SignedInContext } from '../section.js';
 
@@ -22,6 +23,7 @@ interface Texts {
   readonly back: string;
   readonly setUpTitle: string;
   readonly step1: string;
+  readonly qrLabel: string;
   readonly secretLabel: string;
   readonly uriLabel: string;
   readonly step2: string;
@@ -44,7 +46,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     remove: 'Remove the authenticator app',
     back: 'Back to your sign-in methods',
     setUpTitle: 'Set up an authenticator app',
-    step1: 'In your authenticator app, add an account and enter this key (spaces do not matter), or paste the link below into an app that accepts it.',
+    step1: 'In your authenticator app, add an account and scan this QR code, or enter the key below (spaces do not matter), or paste the link into an app that accepts it.',
+    qrLabel: 'QR code to scan with your authenticator app',
     secretLabel: 'Key',
     uriLabel: 'Setup link (otpauth)',
     step2: 'Then enter the code the app shows to confirm.',
@@ -65,7 +68,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     remove: 'Authenticator-App entfernen',
     back: 'Zurück zu Ihren Anmeldeverfahren',
     setUpTitle: 'Authenticator-App einrichten',
-    step1: 'Fügen Sie in Ihrer Authenticator-App ein Konto hinzu und geben Sie diesen Schlüssel ein (Leerzeichen spielen keine Rolle), oder fügen Sie den Link unten in eine App ein, die ihn annimmt.',
+    step1: 'Fügen Sie in Ihrer Authenticator-App ein Konto hinzu und scannen Sie diesen QR-Code, oder geben Sie den Schlüssel unten ein (Leerzeichen spielen keine Rolle), oder fügen Sie den Link in eine App ein, die ihn annimmt.',
+    qrLabel: 'QR-Code zum Scannen mit Ihrer Authenticator-App',
     secretLabel: 'Schlüssel',
     uriLabel: 'Einrichtungslink (otpauth)',
     step2: 'Geben Sie dann zur Bestätigung den Code ein, den die App anzeigt.',
@@ -86,7 +90,8 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     remove: 'Supprimer l’application d’authentification',
     back: 'Retour à vos moyens de connexion',
     setUpTitle: 'Configurer une application d’authentification',
-    step1: 'Dans votre application d’authentification, ajoutez un compte et saisissez cette clé (les espaces sont indifférents), ou collez le lien ci-dessous dans une application qui l’accepte.',
+    step1: 'Dans votre application d’authentification, ajoutez un compte et scannez ce code QR, ou saisissez la clé ci-dessous (les espaces sont indifférents), ou collez le lien dans une application qui l’accepte.',
+    qrLabel: 'Code QR à scanner avec votre application d’authentification',
     secretLabel: 'Clé',
     uriLabel: 'Lien de configuration (otpauth)',
     step2: 'Saisissez ensuite le code affiché par l’application pour confirmer.',
@@ -179,6 +184,7 @@ ${buttons}
             kind: 'page',
             title: t.setUpTitle,
             body: html`<p>${t.step1}</p>
+<figure class="qr">${qrSvg(enrolment.totpUrl, t.qrLabel)}</figure>
 <dl class="portal-secret">
 <dt>${t.secretLabel}</dt><dd><code id="totp-secret" class="secret">${groupedKey(enrolment.secret)}</code></dd>
 <dt>${t.uriLabel}</dt><dd><code id="totp-uri" class="secret">${enrolment.totpUrl}</code></dd>
