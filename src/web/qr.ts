@@ -9,5 +9,5 @@ export function qrSvg(text: string, label: string): Html {
   code.addData(text, 'Byte');
   code.make();
   const svg = code.createSvgTag({ cellSize: 4, margin: 4, scalable: true });
-  return new Html(svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(label)}" `));
+  return new Html(svg.replace(/^<svg /, `<svg role="img" aria-label="${escapeHtml(label)}" shape-rendering="crispEdges" `));
 }
