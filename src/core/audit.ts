@@ -1,7 +1,7 @@
 // The audit trail's vocabulary: what one verification decision records, how delivery addresses are
 // masked before they are kept, and the time-ordered ids that order the trail on either database.
 import type { RandomBytes } from './secrets.js';
-import type { DeliveryType, Method, VerificationStatus } from './model.js';
+import { METHODS, type DeliveryType, type Method, type VerificationStatus } from './model.js';
 
 /** SENT: a token or a push went out (the person has still to answer); the rest are the spec's final statuses. */
 export const AUDIT_OUTCOMES = ['SENT', 'SUCCESS', 'FAILED', 'LOCKOUT', 'NOT_ENOUGH_DATA'] as const;
@@ -14,10 +14,15 @@ export function auditOutcome(status: VerificationStatus): AuditOutcome {
 
 /**
  * The call that led to the decision: token send, a check (token/kba authenticate, duo/okta/rsa verify), a
- * poll that saw the provider's final answer, or an operator's action (`unlock` a lockout, `reset` KBA answers).
+ * poll that saw the provider's final answer, or an operator's action (`unlock` a lockout, `reset` KBA
+ * answers, any other `change` made in the console, an operator's `sign-in` to it).
  */
-export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll', 'unlock', 'reset'] as const;
+export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll', 'unlock', 'reset', 'change', 'sign-in'] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
+
+/** What an event is about: a method's verification, or (`console`) a change an operator made that belongs to no method. */
+export const AUDIT_METHODS = [...METHODS, 'console'] as const;
+export type AuditMethod = (typeof AUDIT_METHODS)[number];
 
 /**
  * What a service reports at a decision point. Never a token, an answer, a signed response or a
@@ -25,7 +30,7 @@ export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
  * it is stored or sent anywhere.
  */
 export interface Decision {
-  readonly method: Method;
+  readonly method: AuditMethod;
   readonly operation: AuditOperation;
   /** The alias (Okta login, Duo/RSA userId) as the caller gave it, known or not. */
   readonly alias: string;
@@ -45,7 +50,7 @@ export interface AuditEvent {
   readonly id: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
-  readonly method: Method;
+  readonly method: AuditMethod;
   readonly operation: AuditOperation;
   readonly alias: string;
   readonly clientId: string;
@@ -59,7 +64,7 @@ export interface AuditEvent {
 
 export interface AuditQuery {
   readonly alias?: string;
-  readonly method?: Method;
+  readonly method?: AuditMethod;
   readonly outcome?: AuditOutcome;
   readonly clientId?: string;
   /** Inclusive lower bound of `at` (ms). */
