@@ -44,6 +44,11 @@ import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
 import { databaseFailure } from './startup.js';
 import { passkeyMethod } from './methods/passkey/index.js';
+import { Operators } from './services/operators.js';
+import { consoleRoutes } from './web/console/index.js';
+import { standardFactors } from './web/console/factors.js';
+import { operatorStoreOf } from './store/index.js';
+import type { AuditSink } from './core/ports.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -111,6 +116,24 @@ export function invitationsFor(config: Config, store: Store, sender: Sender, clo
     publicUrl: config.publicUrl,
     ttlSeconds: config.portal.invitationTtlSeconds,
     portalEnabled: config.portal.enabled,
+    ...(onDeliveryError ? { onDeliveryError } : {}),
+  });
+}
+
+/** The console's operators, as the server and `operators create` use them (docs/console.md). */
+export function operatorsFor(config: Config, store: Store, sender: Sender | undefined, audit: AuditSink, clock: Clock, randomBytes: RandomBytes, onDeliveryError?: (err: unknown) => void): Operators {
+  const secret = masterSecret(config);
+  return new Operators({
+    operators: operatorStoreOf(store),
+    clock,
+    randomBytes,
+    passkey: config.passkey,
+    publicUrl: config.publicUrl,
+    enrolmentKey: deriveKey(secret, 'console-enrolment'),
+    sessionKey: deriveKey(secret, 'console-session'),
+    csrfKey: deriveKey(secret, 'console-csrf'),
+    audit,
+    ...(sender ? { sender } : {}),
     ...(onDeliveryError ? { onDeliveryError } : {}),
   });
 }
@@ -322,6 +345,22 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
     // Passkeys (docs/passkeys.md): the API's ceremonies, and the hosted verification page at the root.
     const passkey = passkeyMethod({ store, clock, randomBytes, settings: config.passkey, secret, factorChangeWindowMs: config.factorChangeWindowSeconds * 1000, audit });
     methodRoutes.push(passkey.routes);
+    // The operator console (docs/console.md): its changes are written to the trail directly, like the CLI's.
+    const operatorActions = new OperatorActions({ store, clock, audit: trail });
+    const operatorConsole = consoleRoutes({
+      operators: operatorsFor(config, store, deliveredSender, trail, clock, randomBytes, (err) => logger.warn({ error: (err as Error).message }, 'enrolment link delivery failed')),
+      store,
+      actions: operatorActions,
+      invitations,
+      keys,
+      providers: { configs: providerConfigs, testers, circuits: { rsa: () => gateways.rsa.circuit(), 'okta-verify': () => gateways['okta-verify'].circuit(), 'duo-web': () => gateways['duo-web'].circuit() } },
+      factors: standardFactors({ store, driver: driverOf(store), actions: operatorActions, audit: trail }),
+      audit: trail,
+      counter,
+      clock,
+      randomBytes,
+      publicUrl: config.publicUrl,
+    });
 
     const app = await buildApp({
       store,
@@ -331,13 +370,13 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       tokens,
       tokenService,
       kbaService,
-      operator: new OperatorActions({ store, clock, audit: trail }),
+      operator: operatorActions,
       invitations,
       ...(portal ? { portal } : {}),
       providers: { configs: providerConfigs, testers },
       pollers,
       methodRoutes,
-      pageRoutes: [passkey.pageRoutes],
+      pageRoutes: [passkey.pageRoutes, operatorConsole],
       failedChecks,
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,

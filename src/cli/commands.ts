@@ -17,7 +17,8 @@ import type { Store } from '../core/ports.js';
 import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
 import { createSender } from '../delivery/index.js';
-import { createRuntime, invitationsFor, openMigratedStore, sealerFor } from '../runtime.js';
+import { createRuntime, invitationsFor, openMigratedStore, operatorsFor, sealerFor } from '../runtime.js';
+import { isOperatorRole } from '../core/operator.js';
 import { AuditTrail } from '../services/audit.js';
 import { OPERATOR_CLIENT_ID, OperatorActions } from '../services/operator.js';
 import { SqlTotpStore, resetTotp } from '../methods/totp/index.js';
@@ -346,6 +347,33 @@ export async function usersInvite(config: Config, { values, positionals: [alias]
     return 0;
   } finally {
     // An unknown or disabled identity, one without email, the portal off: a ServiceError, one line and exit 2 (main.ts).
+    await sender.close();
+  }
+}
+
+export async function operatorsCreate(config: Config, { values }: Parsed, store: Store | undefined, usage: string): Promise<number> {
+  const email = values['email'];
+  const role = values['role'] ?? 'admin';
+  if (typeof email !== 'string' || email === '') throw new UsageError('operators create: --email is required', usage);
+  if (!isOperatorRole(role)) throw new UsageError('operators create: --role must be admin or viewer', usage);
+  const sender = createSender(config.delivery, config.dataDir);
+  let failure: string | undefined;
+  try {
+    const audit = new AuditTrail({ store: store!, clock, randomBytes: random });
+    const created = await operatorsFor(config, store!, sender, audit, clock, random, (err) => (failure = (err as Error).message)).create(email, role);
+    const expires = new Date(created.expiresAt).toISOString();
+    if (values['json']) {
+      print({ email: created.operator.email, role: created.operator.role, link: created.link, expires, sentTo: created.sentTo, delivered: created.delivered });
+    } else {
+      print(created.link);
+      note(
+        created.delivered
+          ? `operator ${created.operator.email} (${created.operator.role}); link sent to ${created.sentTo}; it works once, until ${expires}`
+          : `operator ${created.operator.email} (${created.operator.role}); link not delivered (${failure ?? 'the transport refused it'}); pass it on by hand: it works once, until ${expires}`,
+      );
+    }
+    return 0;
+  } finally {
     await sender.close();
   }
 }

@@ -133,6 +133,14 @@ const COMMANDS: readonly Command[] = [
     run: 'usersInvite',
   },
   {
+    name: 'operators create',
+    synopsis: '--email E [--role admin|viewer] [--json]',
+    about: 'add an operator of the console (/console) and print a single-use enrolment link, also sent to E;\nthe operator registers a passkey there (works once, within 24 hours; docs/console.md). admin is the default role',
+    options: { email: { type: 'string' }, role: { type: 'string' }, ...json },
+    store: 'existing',
+    run: 'operatorsCreate',
+  },
+  {
     name: 'users reset-kba',
     synopsis: 'ALIAS',
     about: 'delete the security answers of ALIAS so that they enrol again (recorded in the audit trail)',
