@@ -63,6 +63,7 @@ describeWithBrowser('The operator console in Chromium', ({ browser }) => {
       assert.equal(status, 'LOCKOUT');
       assert.ok((await ps.server.runtime.store.lockedUntil(LOCKED, 'token')) > Date.now(), 'locked out');
 
+      await page.reload();
       await saveScreenshot(page, 'console-dashboard');
       await page.getByRole('link', { name: 'Identities' }).click();
       await page.getByLabel('Alias (or its beginning)').fill('locked');
