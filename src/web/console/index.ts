@@ -19,7 +19,7 @@ import { isSessionSecretShape, newSessionSecret, originAllowed } from '../../cor
 import type { AuditSink, Clock, RateCounter, Store } from '../../core/ports.js';
 import type { RandomBytes } from '../../core/secrets.js';
 import { isBackendUnavailable } from '../../http/backend-faults.js';
-import { newTrackingId } from '../../http/errors.js';
+import { RATE_LIMIT_BODY, errorBody, newTrackingId } from '../../http/errors.js';
 import type { Invitations } from '../../services/invitations.js';
 import type { OperatorActions } from '../../services/operator.js';
 import type { ConsoleSession, Operators } from '../../services/operators.js';
@@ -207,9 +207,10 @@ export function consoleRoutes(deps: ConsoleDeps): FastifyPluginAsync {
       const locale = localeOf(request);
       const t = CONSOLE_TEXTS[locale];
       const json = /^application\/json/i.test(request.headers['content-type'] ?? '');
+      // The passkey calls are JSON: their refusals are the API's error bodies.
       const answer = (status: number, message: string) =>
         json
-          ? reply.code(status).header('cache-control', 'no-store').send({ error: message })
+          ? reply.code(status).header('cache-control', 'no-store').send(status === 429 ? RATE_LIMIT_BODY : errorBody(status, message))
           : sendPage(reply, consolePage({ locale, title: t.errorTitle, body: html`<p class="status bad" role="alert">${message}</p><p><a href="/console">${t.nav.dashboard}</a></p>`, path: '/console' }), status);
       if (error instanceof ServiceError) {
         if (error.code === 'RATE_LIMITED') {
@@ -270,7 +271,7 @@ export function consoleRoutes(deps: ConsoleDeps): FastifyPluginAsync {
       const body = await anonymousCall(request);
       const response = body['response'];
       const secret = response && typeof response === 'object' ? await deps.operators.signIn(response as AuthenticationResponseJSON) : undefined;
-      if (!secret) return reply.code(400).header('cache-control', 'no-store').send({ error: CONSOLE_TEXTS[localeOf(request)].signInRefused });
+      if (!secret) return reply.code(400).header('cache-control', 'no-store').send(errorBody(400, CONSOLE_TEXTS[localeOf(request)].signInRefused));
       const previous = cookieOf(request, names.session);
       if (previous !== undefined) {
         const old = await deps.operators.resolve(previous);
@@ -284,7 +285,7 @@ export function consoleRoutes(deps: ConsoleDeps): FastifyPluginAsync {
     app.post('/console/enrol/options', async (request, reply) => {
       const body = await anonymousCall(request);
       const options = await deps.operators.enrolmentOptions(body['token']);
-      if (!options) return reply.code(404).header('cache-control', 'no-store').send({ error: CONSOLE_TEXTS[localeOf(request)].linkUnusable });
+      if (!options) return reply.code(404).header('cache-control', 'no-store').send(errorBody(404, CONSOLE_TEXTS[localeOf(request)].linkUnusable));
       return reply.header('cache-control', 'no-store').send({ options });
     });
 
@@ -292,7 +293,7 @@ export function consoleRoutes(deps: ConsoleDeps): FastifyPluginAsync {
       const body = await anonymousCall(request);
       const response = body['response'];
       const outcome = response && typeof response === 'object' ? await deps.operators.enrol(body['token'], response as RegistrationResponseJSON) : { error: '' };
-      if ('error' in outcome) return reply.code(400).header('cache-control', 'no-store').send({ error: CONSOLE_TEXTS[localeOf(request)].linkUnusable });
+      if ('error' in outcome) return reply.code(400).header('cache-control', 'no-store').send(errorBody(400, CONSOLE_TEXTS[localeOf(request)].linkUnusable));
       return startSession(reply, outcome.secret);
     });
 
