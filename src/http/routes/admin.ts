@@ -8,8 +8,8 @@ import { ADMIN_SCOPE } from '../../auth/scopes.js';
 import { ServiceError, badRequest, notFound } from '../../core/errors.js';
 import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
 import { validateQuestionInput, withText } from '../../core/kba-catalog.js';
-import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome } from '../../core/audit.js';
-import { METHODS, type ApiClient, type Identity, type KbaQuestion, type Method } from '../../core/model.js';
+import { AUDIT_ID_PATTERN, AUDIT_METHODS, AUDIT_OUTCOMES, parseAuditInstant, type AuditMethod, type AuditOutcome } from '../../core/audit.js';
+import type { ApiClient, Identity, KbaQuestion } from '../../core/model.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import type { Invitations } from '../../services/invitations.js';
@@ -209,7 +209,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
 
 interface AuditQueryString {
   alias?: string;
-  method?: Method;
+  method?: AuditMethod;
   outcome?: AuditOutcome;
   clientId?: string;
   since?: string;
@@ -225,7 +225,7 @@ const AUDIT_QUERY = {
   additionalProperties: false,
   properties: {
     alias: { type: 'string', minLength: 1, maxLength: 256 },
-    method: { type: 'string', enum: [...METHODS] },
+    method: { type: 'string', enum: [...AUDIT_METHODS] },
     outcome: { type: 'string', enum: [...AUDIT_OUTCOMES] },
     clientId: { type: 'string', minLength: 1, maxLength: 256 },
     since: { type: 'string', minLength: 1, maxLength: 40 },
