@@ -70,6 +70,8 @@ export const ERROR_LINK_UNUSABLE = 'This enrolment link has expired or has alrea
 export const ERROR_PASSKEY_REFUSED = 'The passkey was not accepted.';
 
 const PRUNE_PER_SIGN_IN = 100;
+/** More than one per ceremony started, so expired rows never outgrow new ones. */
+const PRUNE_PER_CEREMONY = 4;
 
 /** The challenge an authenticator signed, read from its client data (the verification then checks it is that one). */
 function challengeOf(response: { response?: { clientDataJSON?: unknown } }): string | undefined {
@@ -134,7 +136,7 @@ export class Operators {
       authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: 'required' },
       excludeCredentials: existing.map((p) => ({ id: p.id })),
     });
-    await operators.addCeremony(options.challenge, 'enrol', operator.id, clock.now() + CONSOLE_CEREMONY_TTL_MS);
+    await this.addCeremony(options.challenge, 'enrol', operator.id);
     return options;
   }
 
@@ -179,7 +181,7 @@ export class Operators {
       userVerification: 'required',
       allowCredentials: [],
     });
-    await this.deps.operators.addCeremony(options.challenge, 'sign-in', null, this.deps.clock.now() + CONSOLE_CEREMONY_TTL_MS);
+    await this.addCeremony(options.challenge, 'sign-in', null);
     return options;
   }
 
@@ -212,6 +214,13 @@ export class Operators {
     if (!operator) return undefined;
     await this.deps.audit.record({ method: 'console', operation: 'sign-in', alias: operator.email, clientId: operatorActor(operator.email), outcome: 'SUCCESS', reason: null, requestId: null });
     return this.startSession(operator.id);
+  }
+
+  /** Stores a challenge, and removes a few expired rows, so unanswered ceremonies (anyone may start one) do not pile up. */
+  private async addCeremony(challenge: string, kind: 'enrol' | 'sign-in', operatorId: string | null): Promise<void> {
+    const now = this.deps.clock.now();
+    await this.deps.operators.addCeremony(challenge, kind, operatorId, now + CONSOLE_CEREMONY_TTL_MS);
+    await this.deps.operators.pruneExpired(now, liveCutoffs(now, CONSOLE_SESSION_TIMEOUTS), PRUNE_PER_CEREMONY);
   }
 
   // sessions

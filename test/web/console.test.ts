@@ -52,7 +52,15 @@ describeWithBrowser('The operator console in Chromium', ({ browser }) => {
       await page.waitForURL((url) => url.pathname === '/console/sign-in');
       await page.waitForFunction(() => !(document.getElementById('passkey') as HTMLButtonElement).disabled);
       await saveScreenshot(page, 'console-sign-in');
-      await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
+      // By keyboard: the button is reached right after the console's name, and Enter presses it.
+      assert.equal(await page.getByRole('button', { name: 'Sign in with a passkey' }).count(), 1);
+      let tabs = 0;
+      while ((await page.evaluate(() => document.activeElement?.id)) !== 'passkey' && tabs < 5) {
+        await page.keyboard.press('Tab');
+        tabs++;
+      }
+      assert.equal(tabs, 2, 'two Tabs reach the button');
+      await page.keyboard.press('Enter');
       await page.waitForURL((url) => url.pathname === '/console');
       assert.match((await page.textContent('.portal-account')) ?? '', /ops@example\.com \(administrator\)/);
 
