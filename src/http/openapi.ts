@@ -221,6 +221,7 @@ function consoleOperations(): Record<string, Json> {
     '/console/audit/export': { get: { operationId: 'consoleAuditExport', tags: ['Console'], summary: 'The filtered audit trail as CSV or JSON (format)', security: [], responses: { '200': { description: 'A download.' }, '303': { description: 'To the sign-in page.' } } } },
     '/console/providers': { get: page('consoleProviders', 'Provider configurations, secrets masked; circuits; last tests') },
     '/console/providers/test': { post: form('consoleTestProvider', 'Test a provider\'s configuration') },
+    '/console/providers/save': { post: form('consoleSaveProvider', 'Save a provider\'s configuration (the configuration API\'s rules for masked secrets)') },
     '/console/clients': { get: page('consoleClients', 'API clients'), post: form('consoleCreateClient', 'Create a client: its secret is shown once') },
     '/console/clients/disable': { post: form('consoleDisableClient', 'Disable a client (its tokens stop working)') },
     '/console/clients/delete': { post: form('consoleDeleteClient', 'Delete a client') },

@@ -781,6 +781,15 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return consoleForm(world, 'session', { alias: alias(), factor: rng.pick(['kba', 'totp', 'passkey', hostileString(rng)]) });
     case 'POST /console/providers/test':
       return consoleForm(world, 'session', { method: rng.pick(['rsa', 'duo-web', 'okta-verify', hostileString(rng)]) });
+    case 'POST /console/providers/save':
+      return consoleForm(world, 'session', {
+        method: rng.pick(['rsa', 'duo-web', 'okta-verify', hostileString(rng)]),
+        enabled: rng.pick(['true', 'false']),
+        host: rng.pick([`http://127.0.0.1:${world.closedPort}`, 'https://evil.example', 'http://169.254.169.254', hostileString(rng)]),
+        accessKey: rng.pick(['a******y', 'secret-for-fuzzing', hostileString(rng)]),
+        identityAttribute: rng.pick(['email', hostileString(rng)]),
+        configProperties: rng.pick(['{"ikey":"DIWJ8X6AEYOR5OMC6TQ1","skey":"Z******5"}', '[]', '{', hostileString(rng)]),
+      });
     case 'POST /console/clients':
       return consoleForm(world, 'session', { name: rng.pick(['fuzz console client', hostileString(rng)]), scopes: rng.pick(['idn:mfa:send', 'sp:scopes:all mfa:admin', hostileString(rng)]), identityAlias: rng.pick(['', 'fuzz.user', hostileString(rng)]) });
     case 'POST /console/clients/disable':

@@ -72,6 +72,24 @@ describeEachDatabase('The console over HTTP', ({ postgres }) => {
     assert.ok(csv.text.includes(`"${clientId}"`));
   });
 
+  it('a provider configuration saved from the console keeps a masked secret, never shows it, and refuses it on a new host', async () => {
+    const admin = await consoleBrowser(server, 'admin.providers@example.com', 'admin');
+    await admin.get('/console/providers');
+    const save = (fields: Record<string, string>) => admin.post('/console/providers/save', { method: 'rsa', identityAttribute: 'email', configProperties: '{"clientId":"agent-1"}', ...fields });
+    assert.equal((await save({ host: 'rsa.example.com', accessKey: 'rsa-secret-value-1' })).status, 303);
+    const page = await admin.get('/console/providers');
+    assert.ok(!page.text.includes('rsa-secret-value-1'), 'the secret is never on the page');
+    assert.ok(page.text.includes('r******1'));
+    assert.equal((await save({ host: 'rsa.example.com', accessKey: 'r******1' })).status, 303);
+    assert.equal((await server.runtime.providers.configs.get('rsa'))?.accessKey, 'rsa-secret-value-1', 'the masked value kept the stored secret');
+    const moved = await save({ host: 'rsa.elsewhere.example', accessKey: 'r******1' });
+    assert.equal(moved.status, 400);
+    assert.match(moved.text, /the host changed, so the secret must be sent in full/);
+    assert.equal((await server.runtime.providers.configs.get('rsa'))?.host, 'rsa.example.com');
+    const events = await server.runtime.store.queryAudit({ clientId: 'operator:admin.providers@example.com', limit: 10 });
+    assert.deepEqual(events.map((e) => [e.method, e.alias, e.reason]), [['console', 'rsa', 'provider configuration saved'], ['console', 'rsa', 'provider configuration saved']]);
+  });
+
   it('a bad filter is a 400 page, not a 500', async () => {
     const viewer = await consoleBrowser(server, 'viewer.filters@example.com', 'viewer');
     for (const path of ['/console/audit?method=nope', '/console/audit?since=yesterday', '/console/verifications?outcome=MAYBE']) {

@@ -37,7 +37,7 @@ export interface ConsoleDeps {
   readonly invitations: Pick<Invitations, 'invite'>;
   readonly keys: Pick<KeyRing, 'rotate'>;
   readonly providers: {
-    readonly configs: Pick<ProviderConfigs, 'get' | 'view'>;
+    readonly configs: Pick<ProviderConfigs, 'get' | 'view' | 'put'>;
     readonly testers: Readonly<Partial<Record<ProviderMethod, ProviderTester>>>;
     /** Each provider's circuit now (closed, open, half-open). */
     readonly circuits: Readonly<Partial<Record<ProviderMethod, () => string>>>;
@@ -571,8 +571,17 @@ ${field('client', t.columns.client)}${field('since', t.columns.since, 'datetime-
             const rows = Object.entries(view).map(([k, v]) => html`<tr><th scope="row">${k}</th><td><code>${typeof v === 'string' ? v : JSON.stringify(v)}</code></td></tr>`);
             const last = lastTests.get(method);
             const result = last ? html`<p class="status ${last.ok ? 'good' : 'bad'}" ${last.ok ? html`role="status"` : html`role="alert"`} id="test-${method}">${t.providers.testResult(last.ok, last.text)} (${isoTime(last.at)})</p>` : html``;
+            const field = (name: string, label: string, value: unknown) =>
+              html`<label for="${method}-${name}">${label}</label><input id="${method}-${name}" name="${name}" value="${typeof value === 'string' ? value : ''}" autocomplete="off">`;
+            const properties = view['configProperties'];
+            const edit = html`<details><summary>${t.providers.edit}</summary><form method="post" action="/console/providers/save">${csrfField(session.csrfToken)}<input type="hidden" name="method" value="${method}">
+<label class="console-check"><input type="checkbox" name="enabled" value="true"${view['enabled'] === true ? html` checked` : html``}> ${t.providers.enabled}</label>
+${field('host', 'host', view['host'])}${field('accessKey', 'accessKey', view['accessKey'])}${field('identityAttribute', 'identityAttribute', view['identityAttribute'])}
+${properties === undefined ? html`` : html`<label for="${method}-configProperties">configProperties (JSON)</label><input id="${method}-configProperties" name="configProperties" value="${JSON.stringify(properties)}" autocomplete="off">`}
+<p class="hint">${t.providers.maskedKept}</p><button type="submit">${t.questions.save}</button></form></details>`;
             return html`<h2>${method}</h2>${table(locale, method, [t.columns.setting, t.columns.value], rows)}<p>${t.providers.circuit}: ${deps.providers.circuits[method]?.() ?? ''}</p>${done === method ? result : last ? result : html``}
-${actionButton('/console/providers/test', session.csrfToken, t.providers.test, { fields: { method }, name: method })}`;
+${actionButton('/console/providers/test', session.csrfToken, t.providers.test, { fields: { method }, name: method })}
+${edit}`;
           }),
         );
         return page(request, reply, session, 'providers', t.providers.title, html`<p class="hint">${t.providers.secretsMasked}</p>${sections}`);
@@ -596,6 +605,34 @@ ${actionButton('/console/providers/test', session.csrfToken, t.providers.test, {
       lastTests.set(method, { at: deps.clock.now(), ...result });
       await record(change.actor, method, `provider tested: ${result.ok ? 'works' : `failed (${result.text})`}`);
       return back(reply, `/console/providers?tested=${method}#test-${method}`);
+    });
+
+    // The configuration API's rules: a secret sent back as masked keeps the stored one, only for the same host.
+    app.post('/console/providers/save', async (request, reply) => {
+      const change = await changeForm(request, reply);
+      if (!change) return reply;
+      const method = PROVIDER_METHODS.find((m) => m === change.form['method']);
+      if (!method) throw badRequest('Unknown provider.');
+      let configProperties: Record<string, unknown> | null = null;
+      const propertiesText = (change.form['configProperties'] ?? '').trim();
+      if (propertiesText !== '') {
+        try {
+          const parsed: unknown = JSON.parse(propertiesText);
+          if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
+          configProperties = parsed as Record<string, unknown>;
+        } catch {
+          throw badRequest('configProperties must be a JSON object.');
+        }
+      }
+      await deps.providers.configs.put(method, {
+        enabled: change.form['enabled'] === 'true',
+        host: change.form['host'] ?? null,
+        accessKey: change.form['accessKey'] ?? null,
+        identityAttribute: change.form['identityAttribute'] ?? null,
+        configProperties,
+      });
+      await record(change.actor, method, 'provider configuration saved');
+      return back(reply, '/console/providers');
     });
 
     // ---------------------------------------------------------------------------------------------

@@ -48,7 +48,7 @@ export interface ConsoleTexts {
   readonly identities: { readonly title: string; readonly searchLabel: string; readonly attributes: string; readonly factors: string; readonly lockouts: string; readonly recent: string; readonly unlock: string; readonly noLockout: string; readonly invite: string; readonly inviteHint: string; readonly invited: (to: string, delivered: boolean) => string; readonly unlocked: string; readonly reset: string; readonly removed: string; readonly kba: (n: number) => string; readonly totp: string; readonly passkey: (n: number) => string; readonly missing: string };
   readonly verifications: { readonly title: string; readonly byRequest: string; readonly notFoundRequest: string; readonly record: string };
   readonly audit: { readonly title: string; readonly export: string; readonly csv: string; readonly json: string };
-  readonly providers: { readonly title: string; readonly test: string; readonly testResult: (ok: boolean, text: string) => string; readonly circuit: string; readonly secretsMasked: string };
+  readonly providers: { readonly title: string; readonly edit: string; readonly enabled: string; readonly maskedKept: string; readonly test: string; readonly testResult: (ok: boolean, text: string) => string; readonly circuit: string; readonly secretsMasked: string };
   readonly clients: { readonly title: string; readonly create: string; readonly createdOnce: string; readonly secret: string; readonly disable: string; readonly delete: string; readonly disabled: string; readonly personalFor: string; readonly scopesHint: string; readonly identityHint: string };
   readonly questions: { readonly title: string; readonly add: string; readonly remove: string; readonly save: string; readonly localeHint: string };
   readonly keys: { readonly title: string; readonly rotate: string; readonly retire: string; readonly current: string; readonly rotated: (kid: string) => string };
@@ -105,7 +105,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
     },
     verifications: { title: 'Verifications', byRequest: 'Request id', notFoundRequest: 'No verification with this request id.', record: 'Verification' },
     audit: { title: 'Audit log', export: 'Export', csv: 'CSV', json: 'JSON' },
-    providers: { title: 'Providers', test: 'Test', testResult: (ok, text) => `${ok ? 'Works' : 'Failed'}: ${text}`, circuit: 'Circuit', secretsMasked: 'Secrets are never shown; they are changed through the configuration API.' },
+    providers: { title: 'Providers', edit: 'Change the configuration', enabled: 'Enabled', maskedKept: 'A secret left as shown (masked) keeps the stored one, unless the host changes: then enter it in full.', test: 'Test', testResult: (ok, text) => `${ok ? 'Works' : 'Failed'}: ${text}`, circuit: 'Circuit', secretsMasked: 'Secrets are never shown, only masked.' },
     clients: {
       title: 'API clients', create: 'Create client', createdOnce: 'The client was created. Copy its secret now: it is shown only this once.', secret: 'Client secret', disable: 'Disable', delete: 'Delete',
       disabled: 'disabled', personalFor: 'acts for', scopesHint: 'Scopes, separated by spaces or commas', identityHint: 'Identity alias (only for a personal client)',
@@ -163,7 +163,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
     },
     verifications: { title: 'Überprüfungen', byRequest: 'Anfrage-ID', notFoundRequest: 'Keine Überprüfung mit dieser Anfrage-ID.', record: 'Überprüfung' },
     audit: { title: 'Protokoll', export: 'Exportieren', csv: 'CSV', json: 'JSON' },
-    providers: { title: 'Anbieter', test: 'Testen', testResult: (ok, text) => `${ok ? 'Funktioniert' : 'Fehlgeschlagen'}: ${text}`, circuit: 'Schutzschalter', secretsMasked: 'Geheimnisse werden nie angezeigt; sie werden über die Konfigurations-API geändert.' },
+    providers: { title: 'Anbieter', edit: 'Konfiguration ändern', enabled: 'Aktiviert', maskedKept: 'Ein Geheimnis, das so bleibt wie angezeigt (maskiert), behält den gespeicherten Wert, außer wenn sich der Host ändert: dann vollständig eingeben.', test: 'Testen', testResult: (ok, text) => `${ok ? 'Funktioniert' : 'Fehlgeschlagen'}: ${text}`, circuit: 'Schutzschalter', secretsMasked: 'Geheimnisse werden nie angezeigt, nur maskiert.' },
     clients: {
       title: 'API-Clients', create: 'Client anlegen', createdOnce: 'Der Client wurde angelegt. Kopieren Sie das Geheimnis jetzt: Es wird nur dieses eine Mal angezeigt.', secret: 'Client-Geheimnis', disable: 'Deaktivieren', delete: 'Löschen',
       disabled: 'deaktiviert', personalFor: 'handelt für', scopesHint: 'Berechtigungen, durch Leerzeichen oder Kommas getrennt', identityHint: 'Alias der Identität (nur für einen persönlichen Client)',
@@ -221,7 +221,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
     },
     verifications: { title: 'Vérifications', byRequest: 'Identifiant de requête', notFoundRequest: 'Aucune vérification avec cet identifiant.', record: 'Vérification' },
     audit: { title: 'Journal d’audit', export: 'Exporter', csv: 'CSV', json: 'JSON' },
-    providers: { title: 'Fournisseurs', test: 'Tester', testResult: (ok, text) => `${ok ? 'Fonctionne' : 'Échec'} : ${text}`, circuit: 'Disjoncteur', secretsMasked: 'Les secrets ne sont jamais affichés ; ils se modifient par l’API de configuration.' },
+    providers: { title: 'Fournisseurs', edit: 'Modifier la configuration', enabled: 'Activé', maskedKept: 'Un secret laissé tel qu’affiché (masqué) conserve la valeur enregistrée, sauf si l’hôte change : saisissez-le alors en entier.', test: 'Tester', testResult: (ok, text) => `${ok ? 'Fonctionne' : 'Échec'} : ${text}`, circuit: 'Disjoncteur', secretsMasked: 'Les secrets ne sont jamais affichés, seulement masqués.' },
     clients: {
       title: 'Clients d’API', create: 'Créer un client', createdOnce: 'Le client a été créé. Copiez son secret maintenant : il n’est affiché qu’une seule fois.', secret: 'Secret du client', disable: 'Désactiver', delete: 'Supprimer',
       disabled: 'désactivé', personalFor: 'agit pour', scopesHint: 'Portées, séparées par des espaces ou des virgules', identityHint: 'Alias de l’identité (client personnel seulement)',
