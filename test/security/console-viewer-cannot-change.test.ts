@@ -35,6 +35,7 @@ describeEachDatabase('console: a viewer cannot change anything', ({ postgres }) 
       ['/console/questions/remove', { id: 'pet' }],
       ['/console/keys/rotate', { retirePrevious: 'true' }],
       ['/console/providers/test', { method: 'rsa' }],
+      ['/console/providers/save', { method: 'rsa', host: 'rsa.example.com', accessKey: 'x'.repeat(20), identityAttribute: 'email' }],
     ];
     for (const [path, fields] of changes) {
       const answer = await viewer.post(path, fields);
@@ -46,6 +47,7 @@ describeEachDatabase('console: a viewer cannot change anything', ({ postgres }) 
     assert.ok(kept && kept.disabledAt === null, 'the client stays, enabled');
     assert.equal((await store.listClients()).length, 1);
     assert.deepEqual((await store.listQuestions()).map((q) => q.texts), [{ '': 'Your first pet?' }]);
+    assert.equal(await server.runtime.providers.configs.get('rsa'), undefined, 'no provider configured');
     assert.deepEqual((await store.listSigningKeys()).map((k) => [k.kid, k.retiredAt, k.revokedAt]), keysBefore.map((k) => [k.kid, k.retiredAt, k.revokedAt]));
     assert.deepEqual(await store.queryAudit({ clientId: 'operator:viewer@example.com', limit: 10 }), [], 'nothing done in the viewer\u2019s name');
 
