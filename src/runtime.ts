@@ -41,6 +41,11 @@ import { FailedCheckLimit } from './services/failed-checks.js';
 import { OperatorActions } from './services/operator.js';
 import { FactorChangeRule } from './services/factor-change.js';
 import { databaseFailure } from './startup.js';
+import { Operators } from './services/operators.js';
+import { consoleRoutes } from './web/console/index.js';
+import { standardFactors } from './web/console/factors.js';
+import { operatorStoreOf } from './store/index.js';
+import type { AuditSink } from './core/ports.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -108,6 +113,24 @@ export function invitationsFor(config: Config, store: Store, sender: Sender, clo
     publicUrl: config.publicUrl,
     ttlSeconds: config.portal.invitationTtlSeconds,
     portalEnabled: config.portal.enabled,
+    ...(onDeliveryError ? { onDeliveryError } : {}),
+  });
+}
+
+/** The console's operators, as the server and `operators create` use them (docs/console.md). */
+export function operatorsFor(config: Config, store: Store, sender: Sender | undefined, audit: AuditSink, clock: Clock, randomBytes: RandomBytes, onDeliveryError?: (err: unknown) => void): Operators {
+  const secret = masterSecret(config);
+  return new Operators({
+    operators: operatorStoreOf(store),
+    clock,
+    randomBytes,
+    passkey: config.passkey,
+    publicUrl: config.publicUrl,
+    enrolmentKey: deriveKey(secret, 'console-enrolment'),
+    sessionKey: deriveKey(secret, 'console-session'),
+    csrfKey: deriveKey(secret, 'console-csrf'),
+    audit,
+    ...(sender ? { sender } : {}),
     ...(onDeliveryError ? { onDeliveryError } : {}),
   });
 }
@@ -289,6 +312,22 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
           signInMethods: standardSignInMethods({ passkeys: serviceOf(passkey), portalClientId: PORTAL_CLIENT_ID }),
         })
       : undefined;
+    // The operator console (docs/console.md): its changes are written to the trail directly, like the CLI's.
+    const operatorActions = new OperatorActions({ store, clock, audit: trail });
+    const operatorConsole = consoleRoutes({
+      operators: operatorsFor(config, store, countedSender, trail, clock, randomBytes, (err) => logger.warn({ error: (err as Error).message }, 'enrolment link delivery failed')),
+      store,
+      actions: operatorActions,
+      invitations,
+      keys,
+      providers: { configs: providerConfigs, testers, circuits: Object.fromEntries([...gateways].map(([method, gateway]) => [method, () => gateway.circuit()])) },
+      factors: standardFactors({ store, driver: store.sql, actions: operatorActions, audit: trail }),
+      audit: trail,
+      counter,
+      clock,
+      randomBytes,
+      publicUrl: config.publicUrl,
+    });
 
     const app = await buildApp({
       store,
@@ -297,9 +336,9 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
       keys,
       tokens,
       methods,
-      operator: new OperatorActions({ store, clock, audit: trail }),
+      operator: operatorActions,
       invitations,
-      ...(portal ? { portal } : {}),
+      pages: portal ? [portal, operatorConsole] : [operatorConsole],
       providers: { configs: providerConfigs, testers },
       pollers,
       failedChecks,

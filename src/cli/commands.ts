@@ -9,7 +9,8 @@ import { createClient } from '../auth/clients.js';
 import { KeyRing } from '../auth/keyring.js';
 import { ADMIN_SCOPE } from '../auth/scopes.js';
 import type { Config } from '../config.js';
-import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome, type AuditQuery } from '../core/audit.js';
+import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditMethod, type AuditOutcome, type AuditQuery } from '../core/audit.js';
+import { AUDIT_METHODS } from '../methods/index.js';
 import { detectFormat, parseIdentityImport } from '../core/identity-import.js';
 import { validateQuestionInput, withText } from '../core/kba-catalog.js';
 import { METHODS, type Method } from '../methods/index.js';
@@ -17,7 +18,8 @@ import type { Store } from '../core/ports.js';
 import { generateId } from '../core/secrets.js';
 import { readOutbox } from '../delivery/outbox.js';
 import { createSender } from '../delivery/index.js';
-import { createRuntime, invitationsFor, openMigratedStore, sealerFor } from '../runtime.js';
+import { createRuntime, invitationsFor, openMigratedStore, operatorsFor, sealerFor } from '../runtime.js';
+import { isOperatorRole } from '../core/operator.js';
 import { AuditTrail } from '../services/audit.js';
 import { OPERATOR_CLIENT_ID, OperatorActions } from '../services/operator.js';
 import { SqlTotpStore, resetTotp } from '../methods/totp/index.js';
@@ -251,7 +253,7 @@ export async function audit(_config: Config, { values }: Parsed, store: Store | 
   };
   const after = text('after');
   if (after !== undefined && !new RegExp(AUDIT_ID_PATTERN).test(after)) throw new UsageError(`--after must be an audit event id, got "${after}"`, usage);
-  const method = oneOf<Method>('method', METHODS);
+  const method = oneOf<AuditMethod>('method', AUDIT_METHODS);
   const outcome = oneOf<AuditOutcome>('outcome', AUDIT_OUTCOMES);
   const since = time('since');
   const until = time('until');
@@ -346,6 +348,33 @@ export async function usersInvite(config: Config, { values, positionals: [alias]
     return 0;
   } finally {
     // An unknown or disabled identity, one without email, the portal off: a ServiceError, one line and exit 2 (main.ts).
+    await sender.close();
+  }
+}
+
+export async function operatorsCreate(config: Config, { values }: Parsed, store: Store | undefined, usage: string): Promise<number> {
+  const email = values['email'];
+  const role = values['role'] ?? 'admin';
+  if (typeof email !== 'string' || email === '') throw new UsageError('operators create: --email is required', usage);
+  if (!isOperatorRole(role)) throw new UsageError('operators create: --role must be admin or viewer', usage);
+  const sender = createSender(config.delivery, config.dataDir);
+  let failure: string | undefined;
+  try {
+    const audit = new AuditTrail({ store: store!, clock, randomBytes: random });
+    const created = await operatorsFor(config, store!, sender, audit, clock, random, (err) => (failure = (err as Error).message)).create(email, role);
+    const expires = new Date(created.expiresAt).toISOString();
+    if (values['json']) {
+      print({ email: created.operator.email, role: created.operator.role, link: created.link, expires, sentTo: created.sentTo, delivered: created.delivered });
+    } else {
+      print(created.link);
+      note(
+        created.delivered
+          ? `operator ${created.operator.email} (${created.operator.role}); link sent to ${created.sentTo}; it works once, until ${expires}`
+          : `operator ${created.operator.email} (${created.operator.role}); link not delivered (${failure ?? 'the transport refused it'}); pass it on by hand: it works once, until ${expires}`,
+      );
+    }
+    return 0;
+  } finally {
     await sender.close();
   }
 }

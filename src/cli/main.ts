@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { KNOWN_SCOPES } from '../auth/scopes.js';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { AUDIT_OUTCOMES } from '../core/audit.js';
+import { AUDIT_METHODS } from '../methods/index.js';
 import { ServiceError } from '../core/errors.js';
 import { METHODS } from '../methods/index.js';
 import { StartupError, whereData } from '../startup.js';
@@ -149,6 +150,14 @@ const COMMANDS: readonly Command[] = [
     run: 'usersResetTotp',
   },
   {
+    name: 'operators create',
+    synopsis: '--email E [--role admin|viewer] [--json]',
+    about: 'add an operator of the console (/console) and print a single-use enrolment link, also sent to E;\nthe operator registers a passkey there (works once, within 24 hours; docs/console.md). admin is the default role',
+    options: { email: { type: 'string' }, role: { type: 'string' }, ...json },
+    store: 'existing',
+    run: 'operatorsCreate',
+  },
+  {
     name: 'questions add',
     synopsis: '--id ID --text TEXT [--locale L]',
     about: 'add a security question, or set its text for locale L (no --locale: the default text)',
@@ -191,7 +200,7 @@ const COMMANDS: readonly Command[] = [
   {
     name: 'audit',
     synopsis: '[--alias A] [--method M] [--outcome O] [--client-id C] [--since T] [--until T]\n       [--after ID] [--order newest|oldest] [--limit N] [--json]',
-    about: `show the audit trail, newest first, with the filters of GET /admin/v1/audit (docs/operations.md).\nM: ${METHODS.join(' ')}; O: ${AUDIT_OUTCOMES.join(' ')};\nT: epoch milliseconds or an ISO 8601 date-time; N: 1 to 1000 (default 100)`,
+    about: `show the audit trail, newest first, with the filters of GET /admin/v1/audit (docs/operations.md).\nM: ${AUDIT_METHODS.join(' ')}; O: ${AUDIT_OUTCOMES.join(' ')};\nT: epoch milliseconds or an ISO 8601 date-time; N: 1 to 1000 (default 100)`,
     options: {
       alias: { type: 'string' },
       method: { type: 'string' },
@@ -210,7 +219,7 @@ const COMMANDS: readonly Command[] = [
 ];
 
 /** Command groups: `clients` alone names no command but lists those it holds. */
-const GROUPS = ['clients', 'users', 'questions', 'keys'];
+const GROUPS = ['clients', 'users', 'operators', 'questions', 'keys'];
 
 const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 

@@ -14,10 +14,14 @@ export function auditOutcome(status: VerificationStatus): AuditOutcome {
 
 /**
  * The call that led to the decision: token send, a check (token/kba authenticate, duo/okta/rsa verify), a
- * poll that saw the provider's final answer, or an operator's action (`unlock` a lockout, `reset` KBA answers).
+ * poll that saw the provider's final answer, or an operator's action (`unlock` a lockout, `reset` KBA
+ * answers, any other `change` made in the console, an operator's `sign-in` to it).
  */
-export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll', 'unlock', 'reset'] as const;
+export const AUDIT_OPERATIONS = ['send', 'authenticate', 'verify', 'poll', 'unlock', 'reset', 'change', 'sign-in'] as const;
 export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
+
+/** What an event is about: a method's verification, or (`console`) a change an operator made that belongs to no method. The list is AUDIT_METHODS in src/methods/index.ts. */
+export type AuditMethod = Method | 'console';
 
 /**
  * What a service reports at a decision point. Never a token, an answer, a signed response or a
@@ -25,7 +29,7 @@ export type AuditOperation = (typeof AUDIT_OPERATIONS)[number];
  * it is stored or sent anywhere.
  */
 export interface Decision {
-  readonly method: Method;
+  readonly method: AuditMethod;
   readonly operation: AuditOperation;
   /** The alias (Okta login, Duo/RSA userId) as the caller gave it, known or not. */
   readonly alias: string;
@@ -45,7 +49,7 @@ export interface AuditEvent {
   readonly id: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
-  readonly method: Method;
+  readonly method: AuditMethod;
   readonly operation: AuditOperation;
   readonly alias: string;
   readonly clientId: string;
@@ -59,7 +63,7 @@ export interface AuditEvent {
 
 export interface AuditQuery {
   readonly alias?: string;
-  readonly method?: Method;
+  readonly method?: AuditMethod;
   readonly outcome?: AuditOutcome;
   readonly clientId?: string;
   /** Inclusive lower bound of `at` (ms). */

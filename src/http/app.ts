@@ -28,8 +28,8 @@ export interface AppDeps {
   readonly operator: OperatorActions;
   /** Invitations to the self-service portal (POST /admin/v1/identities/{alias}/invitations). */
   readonly invitations: Invitations;
-  /** The self-service portal's routes (src/web/portal); absent when MFA_PORTAL_ENABLED=false. */
-  readonly portal?: FastifyPluginAsync;
+  /** The pages people open in a browser, each with its own sessions: the portal (unless MFA_PORTAL_ENABLED=false) and the console. */
+  readonly pages: readonly FastifyPluginAsync[];
   /** Every method as its descriptor built it (src/methods): its routes and its poller. */
   readonly methods: readonly BuiltMethod[];
   readonly providers: ProviderRoutesDeps;
@@ -116,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(configurationV1Routes, { store: deps.store, tokens: deps.tokens, providers: deps.providers, methods: deps.methods });
   // Styles and scripts of the pages (src/web); the pages themselves register with their features.
   await app.register(assetRoutes);
-  if (deps.portal) await app.register(deps.portal);
+  for (const pages of deps.pages) await app.register(pages);
   await app.register(adminRoutes, { prefix: '/admin/v1', store: deps.store, clock: deps.clock, randomBytes: deps.randomBytes, tokens: deps.tokens, keys: deps.keys, operator: deps.operator, invitations: deps.invitations });
   return app;
 }

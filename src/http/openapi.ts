@@ -113,6 +113,9 @@ const EXTENSIONS: Record<string, Json> = {
   // The self-service portal (docs/portal.md): HTML pages and form posts for people, signed in by a session
   // cookie; every post needs the page's form token (_csrf) and the service's Origin.
   ...portalOperations(),
+  // The operator console (docs/console.md): pages and forms for operators signed in with a passkey; every
+  // change needs the admin role, the session's form token and the service's Origin.
+  ...consoleOperations(),
   '/admin/v1/keys/rotate': { post: { operationId: 'rotateSigningKey', tags: ['Operator'], summary: 'Start signing with a new key; body {"retirePrevious": true} stops earlier keys verifying at once', responses: { '200': { description: 'The new key id.' } } } },
   '/admin/v1/audit': {
     get: {
@@ -170,6 +173,56 @@ function portalOperations(): Record<string, Json> {
     '/portal/authenticator-app/remove': { post: form('portalRemoveAuthenticatorApp', 'Remove the authenticator app (factor-change rule)') },
     '/portal/sign-in/passkey/options': { post: script('portalPasskeySignInOptions', 'Start signing in with a passkey: {alias}') },
     '/portal/sign-in/passkey/verify': { post: script('portalPasskeySignIn', 'Sign in with the passkey\'s answer: {requestId, response}') },
+  };
+}
+
+/** The console's pages (GET), forms (POST) and the JSON calls of its passkey pages; a session cookie, no bearer token. */
+function consoleOperations(): Record<string, Json> {
+  const page = (operationId: string, summary: string): Json => ({ operationId, tags: ['Console'], summary, security: [], responses: { '200': { description: 'An HTML page.' }, '303': { description: 'To the sign-in page.' } } });
+  const form = (operationId: string, summary: string): Json => ({
+    operationId,
+    tags: ['Console'],
+    summary,
+    security: [],
+    requestBody: { content: { 'application/x-www-form-urlencoded': { schema: { type: 'object', properties: { _csrf: { type: 'string' } }, required: ['_csrf'] } } } },
+    responses: { '303': { description: 'Back to the page, changed.' }, '400': { description: 'An HTML page saying what is wrong.' }, '403': { description: 'No form token, a wrong one, a foreign Origin, or the viewer role.' }, '404': { description: 'No such thing.' } },
+  });
+  const call = (operationId: string, summary: string): Json => ({
+    operationId,
+    tags: ['Console'],
+    summary,
+    security: [],
+    parameters: [{ name: 'x-csrf-token', in: 'header', required: true, schema: { type: 'string' } }],
+    requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+    responses: { '200': { description: 'The ceremony\'s options, or where to go once signed in.' }, '400': { description: 'Refused.' }, '403': { description: 'No pre-session token, or a foreign Origin.' }, '404': { description: 'The enrolment link is unusable.' }, '429': { description: 'Too many calls from this address.' } },
+  });
+  return {
+    '/console': { get: page('consoleDashboard', 'Verifications, delivery failures and lockouts of the last 24 hours; providers; the signing key') },
+    '/console/sign-in': { get: page('consoleSignInPage', 'Sign in with a passkey') },
+    '/console/sign-in/options': { post: call('consoleSignInOptions', 'Options of a passkey sign-in (no credential named)') },
+    '/console/sign-in/verify': { post: call('consoleSignIn', 'Sign in with the passkey\'s answer, once per challenge') },
+    '/console/enrol': { get: page('consoleEnrolPage', 'The page an enrolment link opens (its token in the fragment)') },
+    '/console/enrol/options': { post: call('consoleEnrolOptions', 'Options to register the link\'s operator\'s passkey') },
+    '/console/enrol/verify': { post: call('consoleEnrol', 'Register the passkey; uses the link up') },
+    '/console/sign-out': { post: form('consoleSignOut', 'End the session') },
+    '/console/identities': { get: page('consoleIdentities', 'Search and page through the directory (q, after)') },
+    '/console/identity': { get: page('consoleIdentity', 'One identity: attributes, factors, lockouts, recent verifications (alias)') },
+    '/console/identity/unlock': { post: form('consoleUnlock', 'End the identity\'s lockouts (audited)') },
+    '/console/identity/invite': { post: form('consoleInvite', 'Send an invitation to the self-service portal (audited)') },
+    '/console/identity/reset': { post: form('consoleResetFactor', 'Remove a factor: kba, totp or passkey (audited)') },
+    '/console/verifications': { get: page('consoleVerifications', 'Find a verification by request id; filter decisions') },
+    '/console/audit': { get: page('consoleAudit', 'The audit trail with filters') },
+    '/console/audit/export': { get: { operationId: 'consoleAuditExport', tags: ['Console'], summary: 'The filtered audit trail as CSV or JSON (format)', security: [], responses: { '200': { description: 'A download.' }, '303': { description: 'To the sign-in page.' } } } },
+    '/console/providers': { get: page('consoleProviders', 'Provider configurations, secrets masked; circuits; last tests') },
+    '/console/providers/test': { post: form('consoleTestProvider', 'Test a provider\'s configuration') },
+    '/console/providers/save': { post: form('consoleSaveProvider', 'Save a provider\'s configuration (the configuration API\'s rules for masked secrets)') },
+    '/console/clients': { get: page('consoleClients', 'API clients'), post: form('consoleCreateClient', 'Create a client: its secret is shown once') },
+    '/console/clients/disable': { post: form('consoleDisableClient', 'Disable a client (its tokens stop working)') },
+    '/console/clients/delete': { post: form('consoleDeleteClient', 'Delete a client') },
+    '/console/questions': { get: page('consoleQuestions', 'The security questions catalog'), post: form('consolePutQuestion', 'Add a question or set one of its texts') },
+    '/console/questions/remove': { post: form('consoleRemoveQuestion', 'Remove a question') },
+    '/console/keys': { get: page('consoleKeys', 'Signing keys') },
+    '/console/keys/rotate': { post: form('consoleRotateKey', 'Start signing with a new key') },
   };
 }
 

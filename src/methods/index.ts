@@ -3,6 +3,7 @@
 // runtime wiring, the lockouts), so that a method cannot be in one and missing from another. Adding a
 // method: docs/methods.md.
 import type { Config } from '../config.js';
+import type { AuditMethod } from '../core/audit.js';
 import { officialOperation } from '../http/spec.js';
 import { duoWeb } from './duo-web/index.js';
 import { kba } from './kba/index.js';
@@ -89,3 +90,6 @@ export function lockoutsOf(config: Config): Array<{ readonly method: Method; rea
 
 /** Every descriptor, typed for code that handles methods alike. */
 export const DESCRIPTORS: readonly MethodDescriptor<Method>[] = METHOD_DESCRIPTORS;
+
+/** What the audit trail's events are about: every method, and the operator console's changes. */
+export const AUDIT_METHODS: readonly AuditMethod[] = [...METHODS, 'console'];

@@ -82,6 +82,11 @@ export class ProviderGateway {
     private readonly logger?: GatewayLogger,
   ) {}
 
+  /** The circuit as a page shows it: closed, open (calls refused for the cool-down) or half-open (one trial out). */
+  circuit(): CircuitState['kind'] {
+    return this.state.kind;
+  }
+
   /**
    * Runs `work` with an abort signal that fires at the timeout. `idempotent` calls are retried on
    * retryable errors; others are tried once (a second push would reach the person twice).

@@ -1,7 +1,9 @@
 // Chooses the database from the configured URL: postgres:// uses PostgreSQL, anything else is a SQLite file.
 import type { Store } from '../core/ports.js';
+import type { OperatorStore } from '../core/operator-store.js';
 import type { PortalStore } from '../core/portal-store.js';
 import type { SqlDriver } from './driver.js';
+import { SqlOperatorStore } from './operators.js';
 import { SqlPortalStore } from './portal.js';
 import { PostgresDriver } from './postgres.js';
 import { SqlStore } from './sql-store.js';
@@ -28,3 +30,8 @@ export function portalStoreOf(store: Store): PortalStore {
   return new SqlPortalStore(driverOf(store));
 }
 
+
+/** The console's operators on the database of `store` (opened by openStore; migrated with it). */
+export function operatorStoreOf(store: Store): OperatorStore {
+  return new SqlOperatorStore(driverOf(store));
+}

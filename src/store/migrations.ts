@@ -231,4 +231,47 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX portal_sessions_by_creation ON portal_sessions (created_at)
     `,
   },
+  {
+    version: 9,
+    name: 'operator console: operators, their passkeys, enrolment links, sessions and ceremonies',
+    // Operators are not identities: their own tables. Links and sessions only as keyed hashes
+    // (src/core/operator.ts); a passkey row holds only public material.
+    sql: `
+      CREATE TABLE operators (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE TABLE operator_enrolments (
+        token_hash TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL REFERENCES operators (id) ON DELETE CASCADE,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX operator_enrolments_by_operator ON operator_enrolments (operator_id);
+      CREATE TABLE operator_passkeys (
+        id TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL REFERENCES operators (id) ON DELETE CASCADE,
+        public_key TEXT NOT NULL,
+        sign_count BIGINT NOT NULL,
+        transports TEXT NOT NULL,
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX operator_passkeys_by_operator ON operator_passkeys (operator_id);
+      CREATE TABLE operator_sessions (
+        id_hash TEXT PRIMARY KEY,
+        operator_id TEXT NOT NULL REFERENCES operators (id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL
+      );
+      CREATE INDEX operator_sessions_by_last_seen ON operator_sessions (last_seen_at);
+      CREATE TABLE operator_ceremonies (
+        challenge TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        operator_id TEXT REFERENCES operators (id) ON DELETE CASCADE,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX operator_ceremonies_by_expiry ON operator_ceremonies (expires_at)
+    `,
+  },
 ];

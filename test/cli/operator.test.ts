@@ -135,7 +135,7 @@ describe('mfa-controller users unlock, users reset-kba, users reset-totp and aud
 
   it('audit refuses a bad filter with one line and exit 2', async () => {
     const cases: Array<[string[], string]> = [
-      [['--method', 'sms'], '--method must be one of okta-verify, duo-web, kba, token, rsa, totp, passkey, got "sms"'],
+      [['--method', 'sms'], '--method must be one of okta-verify, duo-web, kba, token, rsa, totp, passkey, console, got "sms"'],
       [['--outcome', 'OK'], '--outcome must be one of SENT, SUCCESS, FAILED, LOCKOUT, NOT_ENOUGH_DATA, got "OK"'],
       [['--since', 'yesterday'], '--since must be epoch milliseconds or an ISO 8601 date-time, got "yesterday"'],
       [['--limit', '1001'], '--limit must be a whole number from 1 to 1000, got "1001"'],

@@ -16,11 +16,14 @@ import { SignJWT, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { createClient } from '../../src/auth/clients.js';
 import { loadConfig } from '../../src/config.js';
-import { generateId } from '../../src/core/secrets.js';
+import { sessionIdHash } from '../../src/core/portal-session.js';
+import { deriveKey, generateId } from '../../src/core/secrets.js';
 import { DESCRIPTORS, METHODS as METHOD_IDS, PROVIDER_DESCRIPTORS } from '../../src/methods/index.js';
 import type { ExampleSource } from '../../src/methods/method.js';
 import { webauthnResponse as exampleWebauthnResponse } from '../../src/methods/passkey/index.js';
-import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { createRuntime, masterSecret, operatorsFor, type Runtime } from '../../src/runtime.js';
+import { AuditTrail } from '../../src/services/audit.js';
+import { operatorStoreOf } from '../../src/store/index.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Settings
@@ -352,8 +355,11 @@ interface World {
   readonly requestIds: string[];
   readonly errorLog: string[];
   rotations: number;
+  consoleRotations: number;
   /** A signed-in portal session of fuzz.user and a browser's pre-session cookie, with their form tokens (renewed by seed()). */
   portal: PortalCredentials;
+  /** A console session of an admin operator and a pre-session cookie, with their tokens (renewed by seed()). */
+  console: PortalCredentials;
 }
 
 interface PortalCredentials {
@@ -392,6 +398,19 @@ async function portalCredentials(runtime: Runtime, adminToken: string): Promise<
   assert.equal(overview.statusCode, 200, overview.body);
   const pre = await runtime.app.inject({ method: 'GET', url: '/portal/sign-in' });
   return { sessionCookie, sessionToken: formToken(overview.body), preCookie: setCookie(pre.headers, 'mfa-portal-pre'), preToken: formToken(pre.body) };
+}
+
+/** An admin operator of the console signed in (the session made in storage: passkeys are tested in Chromium), and a pre-session. */
+async function consoleCredentials(runtime: Runtime): Promise<PortalCredentials> {
+  const audit = new AuditTrail({ store: runtime.store, clock: runtime.clock, randomBytes: runtime.randomBytes });
+  const { operator } = await operatorsFor(runtime.config, runtime.store, undefined, audit, runtime.clock, runtime.randomBytes).create('fuzz.operator@example.com', 'admin');
+  const secret = runtime.randomBytes(32).toString('base64url');
+  await operatorStoreOf(runtime.store).addSession(sessionIdHash(deriveKey(masterSecret(runtime.config), 'console-session'), secret), operator.id, runtime.clock.now());
+  const sessionCookie = `mfa-console=${secret}`;
+  const dashboard = await runtime.app.inject({ method: 'GET', url: '/console', headers: { cookie: sessionCookie } });
+  assert.equal(dashboard.statusCode, 200, dashboard.body);
+  const pre = await runtime.app.inject({ method: 'GET', url: '/console/sign-in' });
+  return { sessionCookie, sessionToken: formToken(dashboard.body), preCookie: setCookie(pre.headers, 'mfa-console-pre'), preToken: /data-csrf="([^"]+)"/.exec(pre.body)?.[1] ?? '' };
 }
 
 async function closedPort(): Promise<number> {
@@ -435,6 +454,8 @@ async function seed(world: World): Promise<void> {
   const admin = world.serviceTokens[0]!;
   const overview = await runtime.app.inject({ method: 'GET', url: '/portal', headers: { cookie: world.portal.sessionCookie } });
   if (overview.statusCode !== 200) world.portal = await portalCredentials(runtime, admin);
+  const dashboard = await runtime.app.inject({ method: 'GET', url: '/console', headers: { cookie: world.console.sessionCookie } });
+  if (dashboard.statusCode !== 200) world.console = await consoleCredentials(runtime);
   for (const id of QUESTION_IDS) {
     const answer = await runtime.app.inject({ method: 'PUT', url: `/admin/v1/kba/questions/${id}`, headers: { authorization: `Bearer ${admin}` }, payload: { text: `Question ${id}?` } });
     assert.equal(answer.statusCode, 200, `seeding question ${id}: ${answer.body}`);
@@ -632,6 +653,23 @@ function queryFor(rng: Rng, key: string): string {
       ])(),
     );
   }
+  if (key === 'GET /console/identity' || key === 'GET /console/identities') {
+    parts.push(rng.pick([`alias=${encodeURIComponent(rng.pick([...SEEDED_ALIASES, 'nobody']))}`, `alias=${hostileQueryValue(rng)}`, `q=${rng.pick(['fuzz', hostileQueryValue(rng)])}`, `after=${hostileQueryValue(rng)}`, 'alias=a&alias=b']));
+  }
+  if (key === 'GET /console/audit' || key === 'GET /console/audit/export' || key === 'GET /console/verifications') {
+    parts.push(
+      rng.pick([
+        `method=${rng.pick(['token', 'console', hostileQueryValue(rng)])}`,
+        `outcome=${rng.pick(['SUCCESS', 'LOCKOUT', hostileQueryValue(rng)])}`,
+        `since=${rng.pick(['2026-01-01T00:00', '1700000000000', hostileQueryValue(rng)])}&until=${hostileQueryValue(rng)}`,
+        `client=${hostileQueryValue(rng)}&alias=fuzz.user`,
+        `format=${rng.pick(['csv', 'json', hostileQueryValue(rng)])}`,
+        `requestId=${rng.pick([...(rng.chance(0.5) ? ['x'] : []), hostileQueryValue(rng)])}`,
+        `after=${rng.pick(['000000000000000000000deadbeef', hostileQueryValue(rng)])}`,
+        'method=token&method=kba',
+      ]),
+    );
+  }
   if (key === 'GET /admin/v1/identities') {
     parts.push(rng.pick([`limit=${rng.pick(['1', '10', '1000', '1001', '0', '-1', '1e3', '0x10', '01', ' 1', '１', '99999999999999999999'])}`, `after=${hostileQueryValue(rng)}`, 'limit=5&limit=6']));
   }
@@ -696,6 +734,44 @@ function validPayload(rng: Rng, world: World, key: string): Payload | undefined 
       return json('valid', obj({ text: 'What is your favourite fuzzer?', locale: rng.pick(['en', 'fr', 'de-CH', 'pt_BR']) }));
     case 'POST /admin/v1/clients':
       return json('valid', obj({ name: 'fuzzed client', scopes: ['idn:mfa:send'] }));
+    case 'POST /console/sign-in/options':
+      return json('valid', obj({}));
+    case 'POST /console/sign-in/verify':
+      return json('valid', obj({ response: webauthnResponse(rng, 'assertion') }));
+    case 'POST /console/enrol/options':
+      return json('valid', obj({ token: rng.chance(0.5) ? rng.bytes(32).toString('base64url') : hostileString(rng) }));
+    case 'POST /console/enrol/verify':
+      return json('valid', obj({ token: rng.bytes(32).toString('base64url'), response: webauthnResponse(rng, 'attestation') }));
+    case 'POST /console/sign-out':
+      // Rarely: a sign-out ends the session the other console requests use until the next seed.
+      return consoleForm(world, rng.chance(0.2) ? 'session' : 'pre', {});
+    case 'POST /console/identity/unlock':
+    case 'POST /console/identity/invite':
+      return consoleForm(world, 'session', { alias: alias() });
+    case 'POST /console/identity/reset':
+      return consoleForm(world, 'session', { alias: alias(), factor: rng.pick(['kba', 'totp', 'passkey', hostileString(rng)]) });
+    case 'POST /console/providers/test':
+      return consoleForm(world, 'session', { method: rng.pick(['rsa', 'duo-web', 'okta-verify', hostileString(rng)]) });
+    case 'POST /console/providers/save':
+      return consoleForm(world, 'session', {
+        method: rng.pick(['rsa', 'duo-web', 'okta-verify', hostileString(rng)]),
+        enabled: rng.pick(['true', 'false']),
+        host: rng.pick([`http://127.0.0.1:${world.closedPort}`, 'https://evil.example', 'http://169.254.169.254', hostileString(rng)]),
+        accessKey: rng.pick(['a******y', 'secret-for-fuzzing', hostileString(rng)]),
+        identityAttribute: rng.pick(['email', hostileString(rng)]),
+        configProperties: rng.pick(['{"ikey":"DIWJ8X6AEYOR5OMC6TQ1","skey":"Z******5"}', '[]', '{', hostileString(rng)]),
+      });
+    case 'POST /console/clients':
+      return consoleForm(world, 'session', { name: rng.pick(['fuzz console client', hostileString(rng)]), scopes: rng.pick(['idn:mfa:send', 'sp:scopes:all mfa:admin', hostileString(rng)]), identityAlias: rng.pick(['', 'fuzz.user', hostileString(rng)]) });
+    case 'POST /console/clients/disable':
+    case 'POST /console/clients/delete':
+      return consoleForm(world, 'session', { clientId: rng.pick([world.client.clientId, rng.hex(16), hostileString(rng)]) });
+    case 'POST /console/questions':
+      return consoleForm(world, 'session', { id: rng.pick([...QUESTION_IDS, hostileString(rng)]), text: hostileString(rng), locale: rng.pick(['', 'de', hostileString(rng)]) });
+    case 'POST /console/questions/remove':
+      return consoleForm(world, 'session', { id: rng.pick([...QUESTION_IDS, hostileString(rng)]) });
+    case 'POST /console/keys/rotate':
+      return consoleForm(world, 'session', { retirePrevious: rng.pick(['true', 'false', hostileString(rng)]) });
     case 'POST /portal/sign-in':
       return portalForm(world, 'pre', { alias: alias() });
     case 'POST /portal/sign-in/code':
@@ -748,6 +824,31 @@ function portalJson(world: World, scope: 'session' | 'pre', fields: Record<strin
 function portalForm(world: World, scope: 'session' | 'pre', fields: Record<string, string>): Payload {
   const token = scope === 'session' ? world.portal.sessionToken : world.portal.preToken;
   return text('valid form', new URLSearchParams({ _csrf: token, ...fields }).toString(), 'application/x-www-form-urlencoded');
+}
+
+/** A console form with the token of the session or of the pre-session cookie. */
+function consoleForm(world: World, scope: 'session' | 'pre', fields: Record<string, string>): Payload {
+  const token = scope === 'session' ? world.console.sessionToken : world.console.preToken;
+  return text('valid form', new URLSearchParams({ _csrf: token, ...fields }).toString(), 'application/x-www-form-urlencoded');
+}
+
+/** What a browser sends the console: its cookies, an Origin and (for the passkey calls) the pre-session token, mostly the right ones. */
+function consoleHeaders(rng: Rng, world: World): { label: string; headers: Array<[string, string]> } {
+  const headers: Array<[string, string]> = [];
+  const cookie = rng.weighted<() => [string, string | undefined]>([
+    [8, () => ['console cookies', `${world.console.sessionCookie}; ${world.console.preCookie}`]],
+    [1, () => ['no cookie', undefined]],
+    [1, () => ['hostile cookie', rng.pick([`mfa-console=${pct(hostileString(rng)).slice(0, 300)}`, `mfa-console=${'A'.repeat(43)}; mfa-console=x`, `mfa-console-pre=${hostileString(rng).replace(/[\r\n;]/g, '')}`, `mfa-console-lang=${hostileString(rng).replace(/[\r\n;]/g, '')}`, ';;=;'])]],
+  ])();
+  if (cookie[1] !== undefined) headers.push(['cookie', cookie[1]]);
+  const origin = rng.weighted<() => [string, string | undefined]>([
+    [8, () => ['own origin', OWN_ORIGIN]],
+    [1, () => ['no origin', undefined]],
+    [1, () => ['foreign origin', rng.pick(['https://evil.example', 'null', hostileString(rng).replace(/[\r\n]/g, '')])]],
+  ])();
+  if (origin[1] !== undefined) headers.push(['origin', origin[1]]);
+  if (rng.chance(0.9)) headers.push(['x-csrf-token', rng.chance(0.9) ? world.console.preToken : hostileString(rng).replace(/[\r\n]/g, '')]);
+  return { label: `${cookie[0]}, ${origin[0]}`, headers };
 }
 
 /** What a browser sends the portal: its cookies and an Origin, most of the time the right ones. */
@@ -950,6 +1051,15 @@ function generateRequest(rng: Rng, world: World, index: number): FuzzRequest {
     const browser = portalHeaders(rng, world);
     labels.push(browser.label);
     headers.push(...browser.headers);
+  } else if (route.path.startsWith('/console')) {
+    const browser = consoleHeaders(rng, world);
+    labels.push(browser.label);
+    headers.push(...browser.headers);
+    // Each rotation adds a signing key: three exercise the form without growing the key ring for ever.
+    if (key === 'POST /console/keys/rotate' && method === 'POST') {
+      if (world.consoleRotations >= 3) method = 'GET';
+      else world.consoleRotations++;
+    }
   } else if (key !== 'POST /oauth/token' && !route.path.startsWith('/health') && !route.path.startsWith('/.well-known') && !route.path.startsWith('/openapi') && !route.path.startsWith('/docs')) {
     const [authLabel, authorization] = authFor(rng, world, key);
     labels.push(authLabel);
@@ -1001,7 +1111,7 @@ function generateRequest(rng: Rng, world: World, index: number): FuzzRequest {
     headers,
     body: method === 'GET' || method === 'HEAD' ? (rng.chance(0.1) ? payload?.body : undefined) : payload?.body,
     transport,
-    expect: method === 'POST' && decodedPath(url) === '/oauth/token' ? 'oauth' : decodedPath(url).startsWith('/portal') ? 'page' : 'api',
+    expect: method === 'POST' && decodedPath(url) === '/oauth/token' ? 'oauth' : /^\/(portal|console)/.test(decodedPath(url)) ? 'page' : 'api',
     ...(method === route.method && !distorted ? { route: `${route.method} ${route.path}` } : {}),
   };
 }
@@ -1266,7 +1376,7 @@ function checkResponse(request: FuzzRequest, response: FuzzResponse): string[] {
       } catch {
         problems.push('success body is not JSON');
       }
-    } else if (!/^text\/(html|plain)/.test(type)) {
+    } else if (!/^text\/(html|plain|csv)/.test(type)) {
       problems.push(`success content-type ${JSON.stringify(type)}`);
     }
   }
@@ -1468,7 +1578,9 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       requestIds: [],
       errorLog,
       rotations: 0,
+      consoleRotations: 0,
       portal: await portalCredentials(rt, serviceTokens[0]!),
+      console: await consoleCredentials(rt),
     };
     await seed(world);
     // fuzz.user's authenticator app, so TOTP checks reach the code comparison.
@@ -1524,6 +1636,11 @@ describe(`HTTP fuzz (MFA_FUZZ_SEED=${SEED}, MFA_FUZZ_COUNT=${COUNT})`, () => {
       'POST /portal/sign-in/code',
       'POST /portal/security-questions',
       'POST /admin/v1/identities/{alias}/invitations',
+      // The operator console.
+      'GET /console',
+      'POST /console/identity/unlock',
+      'POST /console/enrol/verify',
+      'GET /console/audit/export',
     ]) {
       assert.ok(keys.has(expected), `${expected} is fuzzed`);
     }

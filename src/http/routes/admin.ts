@@ -8,9 +8,9 @@ import { ADMIN_SCOPE } from '../../auth/scopes.js';
 import { ServiceError, badRequest, notFound } from '../../core/errors.js';
 import { parseIdentityImport, validateIdentityInput } from '../../core/identity-import.js';
 import { validateQuestionInput, withText } from '../../core/kba-catalog.js';
-import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditOutcome } from '../../core/audit.js';
+import { AUDIT_ID_PATTERN, AUDIT_OUTCOMES, parseAuditInstant, type AuditMethod, type AuditOutcome } from '../../core/audit.js';
 import type { ApiClient, Identity, KbaQuestion } from '../../core/model.js';
-import { METHODS, type Method } from '../../methods/index.js';
+import { AUDIT_METHODS } from '../../methods/index.js';
 import type { Clock, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import type { Invitations } from '../../services/invitations.js';
@@ -210,7 +210,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesDeps> = async (app, deps
 
 interface AuditQueryString {
   alias?: string;
-  method?: Method;
+  method?: AuditMethod;
   outcome?: AuditOutcome;
   clientId?: string;
   since?: string;
@@ -226,7 +226,7 @@ const AUDIT_QUERY = {
   additionalProperties: false,
   properties: {
     alias: { type: 'string', minLength: 1, maxLength: 256 },
-    method: { type: 'string', enum: [...METHODS] },
+    method: { type: 'string', enum: [...AUDIT_METHODS] },
     outcome: { type: 'string', enum: [...AUDIT_OUTCOMES] },
     clientId: { type: 'string', minLength: 1, maxLength: 256 },
     since: { type: 'string', minLength: 1, maxLength: 40 },

@@ -1,6 +1,7 @@
 // The person's recent verifications, from the audit trail: when, which method, what happened, the
 // outcome and which application asked. Something they do not recognise is theirs to report.
 import type { AuditEvent, AuditOperation, AuditOutcome } from '../../../core/audit.js';
+import { isOperatorActor } from '../../../core/operator.js';
 import type { Store } from '../../../core/ports.js';
 import { OPERATOR_CLIENT_ID } from '../../../services/operator.js';
 import { html, type PageLocale } from '../../page.js';
@@ -29,7 +30,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     columns: { time: 'Time (UTC)', method: 'Method', event: 'What', outcome: 'Outcome', application: 'Application' },
     methods: { token: 'One-time code', kba: 'Security questions', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator app', passkey: 'Passkey' },
     byMethod: { 'passkey:send': 'Passkey requested', 'totp:reset': 'App removed' },
-    operations: { send: 'Code sent', authenticate: 'Check', verify: 'Check', poll: 'Answer received', unlock: 'Unlocked', reset: 'Answers removed' },
+    operations: { send: 'Code sent', authenticate: 'Check', verify: 'Check', poll: 'Answer received', unlock: 'Unlocked', reset: 'Answers removed', change: 'Changed', 'sign-in': 'Signed in' },
     outcomes: { SENT: 'Sent', SUCCESS: 'Succeeded', FAILED: 'Failed', LOCKOUT: 'Locked out', NOT_ENOUGH_DATA: 'Not set up' },
     thisPortal: 'This portal',
     administrator: 'An administrator',
@@ -42,7 +43,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     columns: { time: 'Zeit (UTC)', method: 'Verfahren', event: 'Vorgang', outcome: 'Ergebnis', application: 'Anwendung' },
     methods: { token: 'Einmalcode', kba: 'Sicherheitsfragen', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Authenticator-App', passkey: 'Passkey' },
     byMethod: { 'passkey:send': 'Passkey angefordert', 'totp:reset': 'App entfernt' },
-    operations: { send: 'Code gesendet', authenticate: 'Prüfung', verify: 'Prüfung', poll: 'Antwort erhalten', unlock: 'Entsperrt', reset: 'Antworten entfernt' },
+    operations: { send: 'Code gesendet', authenticate: 'Prüfung', verify: 'Prüfung', poll: 'Antwort erhalten', unlock: 'Entsperrt', reset: 'Antworten entfernt', change: 'Geändert', 'sign-in': 'Angemeldet' },
     outcomes: { SENT: 'Gesendet', SUCCESS: 'Erfolgreich', FAILED: 'Fehlgeschlagen', LOCKOUT: 'Gesperrt', NOT_ENOUGH_DATA: 'Nicht eingerichtet' },
     thisPortal: 'Dieses Portal',
     administrator: 'Die Administration',
@@ -55,7 +56,7 @@ const TEXTS: Readonly<Record<PageLocale, Texts>> = {
     columns: { time: 'Heure (UTC)', method: 'Moyen', event: 'Opération', outcome: 'Résultat', application: 'Application' },
     methods: { token: 'Code à usage unique', kba: 'Questions de sécurité', 'duo-web': 'Duo', 'okta-verify': 'Okta Verify', rsa: 'RSA SecurID', totp: 'Application d’authentification', passkey: 'Clé d’accès' },
     byMethod: { 'passkey:send': 'Clé d’accès demandée', 'totp:reset': 'Application supprimée' },
-    operations: { send: 'Code envoyé', authenticate: 'Vérification', verify: 'Vérification', poll: 'Réponse reçue', unlock: 'Débloqué', reset: 'Réponses supprimées' },
+    operations: { send: 'Code envoyé', authenticate: 'Vérification', verify: 'Vérification', poll: 'Réponse reçue', unlock: 'Débloqué', reset: 'Réponses supprimées', change: 'Modifié', 'sign-in': 'Connecté' },
     outcomes: { SENT: 'Envoyé', SUCCESS: 'Réussi', FAILED: 'Échoué', LOCKOUT: 'Bloqué', NOT_ENOUGH_DATA: 'Non configuré' },
     thisPortal: 'Ce portail',
     administrator: 'Un administrateur',
@@ -104,7 +105,7 @@ ${table}
     const names = new Map<string, string>();
     for (const clientId of new Set(events.map((e) => e.clientId))) {
       if (clientId === deps.portalClientId) names.set(clientId, t.thisPortal);
-      else if (clientId === OPERATOR_CLIENT_ID) names.set(clientId, t.administrator);
+      else if (clientId === OPERATOR_CLIENT_ID || isOperatorActor(clientId)) names.set(clientId, t.administrator);
       else names.set(clientId, (await deps.store.findClient(clientId))?.name ?? t.unknownApplication);
     }
     return names;
