@@ -75,26 +75,33 @@ function namedUsers(request: FastifyRequest): string[] {
  * by id. Runs after body validation, on every route of the API.
  */
 export function identityBinding(store: Pick<Store, 'findIdentityById' | 'findProviderConfig'>): preHandlerHookHandler {
-  return async function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply) {
+  // A callback hook, so that tokens acting for no identity (service clients) pass it without a promise.
+  return function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
     const bound = request.principal?.identity;
-    if (!bound) return;
-    const identity = await store.findIdentityById(bound.id);
-    if (!identity || identity.status !== 'active') {
-      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
-    }
-    const names = [identity.alias, identity.id];
-    const provider = request.routeOptions.config.userAttributeOf;
-    if (provider) {
-      const attribute = (await store.findProviderConfig(provider))?.identityAttribute;
-      const value = attribute ? identity.attributes[attribute] : undefined;
-      if (value) names.push(value);
-    }
-    const others = namedUsers(request).filter((name) => !names.includes(name));
-    if (others.length > 0) {
-      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
-    }
-    request.actingIdentity = identity;
+    if (!bound) return done();
+    bindIdentity(store, request, reply, bound.id).then(() => done(), done);
   };
+}
+
+async function bindIdentity(store: Pick<Store, 'findIdentityById' | 'findProviderConfig'>, request: FastifyRequest, reply: FastifyReply, boundId: string): Promise<void> {
+  const identity = await store.findIdentityById(boundId);
+  if (!identity || identity.status !== 'active') {
+    reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
+    return;
+  }
+  const names = [identity.alias, identity.id];
+  const provider = request.routeOptions.config.userAttributeOf;
+  if (provider) {
+    const attribute = (await store.findProviderConfig(provider))?.identityAttribute;
+    const value = attribute ? identity.attributes[attribute] : undefined;
+    if (value) names.push(value);
+  }
+  const others = namedUsers(request).filter((name) => !names.includes(name));
+  if (others.length > 0) {
+    reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
+    return;
+  }
+  request.actingIdentity = identity;
 }
 
 /** The identity the caller's token acts for; refused for a token that acts for none. */
