@@ -41,9 +41,10 @@ interface Options {
 
 function options(): Options {
   const { values, positionals } = parseArgs({ args: process.argv.slice(2), allowPositionals: true, options: { last: { type: 'string' } } });
-  const [file, topText] = positionals;
-  if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [top] [--last SECONDS]');
-  return { file, top: Number(topText ?? 25), lastSeconds: values.last === undefined ? undefined : Number(values.last) };
+  const [file, topText, ...rest] = positionals;
+  const top = Number(topText ?? 25);
+  if (!file || rest.length > 0 || !Number.isInteger(top)) throw new Error('usage: profile-summary FILE.cpuprofile [top] [--last SECONDS] (one file: a process writes one profile)');
+  return { file, top, lastSeconds: values.last === undefined ? undefined : Number(values.last) };
 }
 
 async function main(): Promise<void> {
