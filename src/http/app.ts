@@ -42,17 +42,24 @@ export interface AppDeps {
 /** Log fields that may carry secrets. Bodies are never logged; headers are, less these. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-mfa-signature"]', 'err.config', 'err.request'];
 
+/** Log output held before it is written: about a dozen access lines. */
+export const LOG_BUFFER_BYTES = 4096;
+/** Longest a line waits in that buffer when the service is quiet. */
+export const LOG_FLUSH_MS = 200;
+
 /**
  * The service's logger: JSON lines, with the fields that may carry secrets redacted. `options` may hold
  * a `stream` to write to (tests); false gives a silent logger. Standard output is written asynchronously
  * (pino's destination with `sync: false`, flushed at exit): a synchronous write per line would hold the
- * event loop for every request's access line.
+ * event loop for every request's access line. Lines are written LOG_BUFFER_BYTES at a time, or after
+ * LOG_FLUSH_MS: each write is handed to a thread of libuv's pool, and one per line cost a busy service
+ * a wake-up of that thread for every request.
  */
 export function createLogger(options: false | (Record<string, unknown> & { stream?: DestinationStream })): Logger {
   if (options === false) return pino({ level: 'silent' });
   const { stream, ...rest } = options;
   const settings = { ...rest, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  return pino(settings, stream ?? pino.destination({ dest: 1, sync: false }));
+  return pino(settings, stream ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
 }
 
 /**
