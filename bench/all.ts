@@ -38,6 +38,8 @@ interface Options {
   readonly databaseUrl: string | undefined;
   /** Where the service processes write CPU profiles (node --cpu-prof); absent: no profiling. */
   readonly profileDir: string | undefined;
+  /** More flags for the service processes' node (e.g. --perf-basic-prof, for Linux perf). */
+  readonly nodeFlags: readonly string[];
 }
 
 interface Row {
@@ -171,7 +173,7 @@ interface Service {
 async function startService(options: Options, dataDir: string, databaseUrl: string | undefined, workers: number | undefined, profileName: string): Promise<Service> {
   const port = await freePort();
   // One directory per setup; worker processes inherit the flags and write their own files (named by pid).
-  const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, profileName)] : [];
+  const nodeFlags = [...options.nodeFlags, ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, profileName)] : [])];
   const child = new Child(
     spawn(process.execPath, [...nodeFlags, 'dist/cli/main.js', 'serve', ...(workers === undefined ? [] : ['--workers', String(workers)])], {
       cwd: ROOT,
@@ -255,7 +257,7 @@ interface Measured {
 
 /** A warm-up, then the measured run; the service's output is kept from the measured run only. */
 async function measure(load: LoadGenerator, service: Child, label: string, job: (seconds: number) => LoadJob, options: Options, problems: string[], before?: () => Promise<void>): Promise<Measured> {
-  process.stderr.write(`${label}: ${WARMUP_SECONDS} s warm-up, ${options.durationSeconds} s measured\n`);
+  process.stderr.write(`${label}: ${WARMUP_SECONDS} s warm-up, ${options.durationSeconds} s measured (service pid ${service.process.pid})\n`);
   const warm = await load.run(job(WARMUP_SECONDS));
   if (warm.non2xx + warm.errors + warm.timeouts > 0) problems.push(`${label} warm-up: ${warm.non2xx} non-2xx, ${warm.errors} errors, ${warm.timeouts} timeouts (${JSON.stringify(warm.statusCodes)})`);
   await sleep(SETTLE_MS);
@@ -478,6 +480,7 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       only: { type: 'string' },
       workers: { type: 'string', default: '1,2,4' },
+      'node-flags': { type: 'string', default: '' },
     },
   });
   const options: Options = {
@@ -485,6 +488,7 @@ async function main(): Promise<void> {
     connections: positive('connections', values.connections),
     databaseUrl: values['database-url'] ?? (process.env['BENCH_DATABASE_URL'] || process.env['MFA_TEST_DATABASE_URL'] || undefined),
     profileDir: values.profile,
+    nodeFlags: values['node-flags'].split(' ').filter(Boolean),
   };
   if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench:all does)');

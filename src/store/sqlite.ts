@@ -44,6 +44,7 @@ export class SqliteDriver implements SqlDriver {
   private readonly gate: Gate;
   private readonly batch: Array<{ work: (tx: SqlExecutor) => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
   private readonly direct: SqlExecutor;
+  readonly relaxed: SqlExecutor = this;
   /** The group commit's own statements, prepared once: exec() would parse each of them every time. */
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
