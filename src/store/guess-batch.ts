@@ -9,12 +9,6 @@ import type { Param, SqlExecutor } from './driver.js';
 /** Guesses one statement carries at most. */
 const MAX_BATCH = 64;
 
-/**
- * Statements under way at once per queue: a guess that arrives while one is committing need not wait
- * for that commit before its own starts, and PostgreSQL flushes concurrent commits together.
- */
-const MAX_IN_FLIGHT = 4;
-
 type Counted = { attemptsUsed: number; failures: FailureCount } | undefined;
 
 interface Waiting {
@@ -76,77 +70,52 @@ async function countTogether(db: SqlExecutor, guesses: readonly GuessRecord[], p
 }
 
 /**
- * Queues per failure policy and method (the statement takes them as parameters), up to MAX_IN_FLIGHT
- * statements under way per queue. A statement takes each verification and each identity at most once
- * (one row may not be updated twice by one statement, and a repeated guess must see the one before it),
- * and none that a statement under way holds: a second guess on either waits for that statement to end,
- * so guesses on one verification are counted in order, and no statement of this process waits inside
- * the database for another's row locks.
+ * Queues per failure policy and method (the statement takes them as parameters), at most one statement
+ * under way per queue. A statement takes each verification and each identity at most once (one row may
+ * not be updated twice by one statement, and a repeated guess must see the one before it): a second
+ * guess on either waits for the next statement, so guesses on one verification are counted in order.
  */
 export class WrongGuessBatch {
-  private readonly queues = new Map<string, Queue>();
+  private readonly queues = new Map<string, Waiting[]>();
 
   constructor(private readonly db: SqlExecutor) {}
 
   add(guess: GuessRecord, policy: FailurePolicy): Promise<Counted> {
     const key = `${guess.method}|${policy.windowMs}|${policy.maxFailures}|${policy.lockoutMs}`;
     return new Promise((resolve, reject) => {
-      let queue = this.queues.get(key);
-      if (!queue) this.queues.set(key, (queue = { waiting: [], inFlight: 0, verifications: new Set(), subjects: new Set() }));
-      queue.waiting.push({ guess, resolve, reject });
-      this.pump(key, queue, policy);
+      const waiting = this.queues.get(key);
+      if (waiting) {
+        waiting.push({ guess, resolve, reject });
+        return;
+      }
+      this.queues.set(key, [{ guess, resolve, reject }]);
+      void this.flush(key, policy);
     });
   }
 
-  /** Starts statements while fewer than MAX_IN_FLIGHT are under way and some waiting guess is free to go. */
-  private pump(key: string, queue: Queue, policy: FailurePolicy): void {
-    while (queue.inFlight < MAX_IN_FLIGHT) {
-      const batch = this.take(queue);
-      if (batch.length === 0) break;
-      queue.inFlight++;
-      void this.run(batch, policy).finally(() => {
-        queue.inFlight--;
-        for (const { guess } of batch) {
-          queue.verifications.delete(guess.verificationId);
-          queue.subjects.delete(guess.subject);
+  private async flush(key: string, policy: FailurePolicy): Promise<void> {
+    const waiting = this.queues.get(key)!;
+    while (waiting.length > 0) {
+      const batch: Waiting[] = [];
+      const verifications = new Set<string>();
+      const subjects = new Set<string>();
+      for (let i = 0; i < waiting.length && batch.length < MAX_BATCH; ) {
+        const { guess } = waiting[i]!;
+        if (verifications.has(guess.verificationId) || subjects.has(guess.subject)) {
+          i++;
+          continue;
         }
-        if (queue.waiting.length > 0) this.pump(key, queue, policy);
-        else if (queue.inFlight === 0) this.queues.delete(key);
-      });
-    }
-  }
-
-  /** Waiting guesses, in arrival order, whose verification and identity no other guess of the statement or under way holds. */
-  private take(queue: Queue): Waiting[] {
-    const batch: Waiting[] = [];
-    const { waiting, verifications, subjects } = queue;
-    for (let i = 0; i < waiting.length && batch.length < MAX_BATCH; ) {
-      const { guess } = waiting[i]!;
-      if (verifications.has(guess.verificationId) || subjects.has(guess.subject)) {
-        i++;
-        continue;
+        verifications.add(guess.verificationId);
+        subjects.add(guess.subject);
+        batch.push(...waiting.splice(i, 1));
       }
-      verifications.add(guess.verificationId);
-      subjects.add(guess.subject);
-      batch.push(...waiting.splice(i, 1));
+      try {
+        const results = await countTogether(this.db, batch.map((w) => w.guess), policy);
+        batch.forEach((w, i) => w.resolve(results[i]));
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
     }
-    return batch;
+    this.queues.delete(key);
   }
-
-  private async run(batch: readonly Waiting[], policy: FailurePolicy): Promise<void> {
-    try {
-      const results = await countTogether(this.db, batch.map((w) => w.guess), policy);
-      batch.forEach((w, i) => w.resolve(results[i]));
-    } catch (err) {
-      for (const w of batch) w.reject(err);
-    }
-  }
-}
-
-interface Queue {
-  readonly waiting: Waiting[];
-  inFlight: number;
-  /** Verifications and identities that a statement under way (or being built) holds. */
-  readonly verifications: Set<string>;
-  readonly subjects: Set<string>;
 }

@@ -717,18 +717,14 @@ class CounterHits {
 /** Rows one batched insert carries at most. */
 const MAX_INSERT_BATCH = 64;
 
-/** Inserts under way at once: rows need not wait for another insert's commit, which PostgreSQL flushes with theirs. */
-const MAX_INSERTS_IN_FLIGHT = 4;
-
 /**
- * Rows of one table inserted together: a row goes at once while fewer than MAX_INSERTS_IN_FLIGHT inserts are
- * under way; those that arrive meanwhile wait and go in the next, as one multi-row statement (one round
- * trip, one commit). A row is answered once its statement has committed; a failed statement fails every
- * row it carried.
+ * Rows of one table inserted together: the first goes at once; those that arrive while an insert is under
+ * way wait for it and go in the next, as one multi-row statement (one round trip, one commit). A row is
+ * answered once its statement has committed; a failed statement fails every row it carried.
  */
 class InsertBatch {
   private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
-  private inFlight = 0;
+  private busy = false;
 
   constructor(
     private readonly db: SqlExecutor,
@@ -739,25 +735,22 @@ class InsertBatch {
   add(params: readonly Param[]): Promise<void> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ params, resolve, reject });
-      this.pump();
+      if (!this.busy) void this.flush();
     });
   }
 
-  private pump(): void {
-    while (this.inFlight < MAX_INSERTS_IN_FLIGHT && this.waiting.length > 0) {
+  private async flush(): Promise<void> {
+    this.busy = true;
+    while (this.waiting.length > 0) {
       const rows = this.waiting.splice(0, MAX_INSERT_BATCH);
-      this.inFlight++;
-      void this.db
-        .run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params))
-        .then(
-          () => rows.forEach((row) => row.resolve()),
-          (err: unknown) => rows.forEach((row) => row.reject(err)),
-        )
-        .finally(() => {
-          this.inFlight--;
-          this.pump();
-        });
+      try {
+        await this.db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params));
+        for (const row of rows) row.resolve();
+      } catch (err) {
+        for (const row of rows) row.reject(err);
+      }
     }
+    this.busy = false;
   }
 }
 
