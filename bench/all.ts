@@ -5,7 +5,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,8 @@ interface Options {
   readonly databaseUrl: string | undefined;
   /** Where the service processes write CPU profiles (node --cpu-prof); absent: no profiling. */
   readonly profileDir: string | undefined;
+  /** More flags for the service processes' node (e.g. --perf-basic-prof, for Linux perf). */
+  readonly nodeFlags: readonly string[];
 }
 
 interface Row {
@@ -52,6 +54,8 @@ interface Row {
   readonly versus: string;
   /** Service log lines written per answered request during the measured run. */
   readonly logLinesPerRequest: number | undefined;
+  /** CPU microseconds of the server process(es) per answered request during the measured run. */
+  readonly cpuUsPerRequest: number | undefined;
   readonly non2xx: number;
   readonly errors: number;
   readonly note?: string;
@@ -104,6 +108,43 @@ async function waitFor(check: () => Promise<boolean>, child: Child, what: string
   }
 }
 
+/** Clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/** `pid` and its children (the workers of `serve --workers N`), from /proc. */
+function processTree(pid: number): number[] {
+  const pids = [pid];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat && stat.ppid === pid) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+function procStat(pid: number): { ppid: number; cpuTicks: number } | undefined {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces), from field 3 (state) on.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * CPU milliseconds (user and system) used so far by a process and its children: taken before and after a
+ * measured run, the service's own cost per request, which other work on the machine moves far less than
+ * the rate. Undefined off Linux.
+ */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined || !existsSync('/proc/self/stat')) return undefined;
+  let ticks = 0;
+  for (const p of processTree(pid)) ticks += procStat(p)?.cpuTicks ?? 0;
+  return (ticks * 1000) / TICKS_PER_SECOND;
+}
+
 async function startBare(): Promise<{ child: Child; url: string }> {
   const port = await freePort();
   const child = new Child(spawn(process.execPath, ['--import', 'tsx', 'bench/bare-server.ts', String(port)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
@@ -132,7 +173,7 @@ interface Service {
 async function startService(options: Options, dataDir: string, databaseUrl: string | undefined, workers: number | undefined, profileName: string): Promise<Service> {
   const port = await freePort();
   // One directory per setup; worker processes inherit the flags and write their own files (named by pid).
-  const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, profileName)] : [];
+  const nodeFlags = [...options.nodeFlags, ...(options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', join(options.profileDir, profileName)] : [])];
   const child = new Child(
     spawn(process.execPath, [...nodeFlags, 'dist/cli/main.js', 'serve', ...(workers === undefined ? [] : ['--workers', String(workers)])], {
       cwd: ROOT,
@@ -210,22 +251,27 @@ interface Measured {
   readonly result: LoadResult;
   /** The service's standard output during the measured run. */
   readonly lines: readonly string[];
+  /** CPU time of the server process(es) per answered request during the measured run, in microseconds. */
+  readonly cpuUsPerRequest: number | undefined;
 }
 
 /** A warm-up, then the measured run; the service's output is kept from the measured run only. */
-async function measure(load: LoadGenerator, service: Child | undefined, label: string, job: (seconds: number) => LoadJob, options: Options, problems: string[], before?: () => Promise<void>): Promise<Measured> {
-  process.stderr.write(`${label}: ${WARMUP_SECONDS} s warm-up, ${options.durationSeconds} s measured\n`);
+async function measure(load: LoadGenerator, service: Child, label: string, job: (seconds: number) => LoadJob, options: Options, problems: string[], before?: () => Promise<void>): Promise<Measured> {
+  process.stderr.write(`${label}: ${WARMUP_SECONDS} s warm-up, ${options.durationSeconds} s measured (service pid ${service.process.pid})\n`);
   const warm = await load.run(job(WARMUP_SECONDS));
   if (warm.non2xx + warm.errors + warm.timeouts > 0) problems.push(`${label} warm-up: ${warm.non2xx} non-2xx, ${warm.errors} errors, ${warm.timeouts} timeouts (${JSON.stringify(warm.statusCodes)})`);
   await sleep(SETTLE_MS);
   await before?.();
-  service?.reset();
+  service.reset();
+  const cpuBefore = cpuMs(service.process.pid);
   const result = await load.run(job(options.durationSeconds));
+  const cpuAfter = cpuMs(service.process.pid);
   await sleep(SETTLE_MS);
   if (result.non2xx + result.errors + result.timeouts > 0) problems.push(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`);
   if (result.bodyMismatched) problems.push(`${label}: ${result.bodyMismatched} answers without the expected status`);
   if (result.guessesRepeated) problems.push(`${label}: the sequence of guesses or identities ran out and repeated`);
-  return { result, lines: service?.output() ?? [] };
+  const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && result.completed > 0 ? ((cpuAfter - cpuBefore) * 1000) / result.completed : undefined;
+  return { result, lines: service.output(), cpuUsPerRequest };
 }
 
 const accessLines = (lines: readonly string[]): number => lines.filter((l) => l.includes('"msg":"request completed"')).length;
@@ -242,6 +288,7 @@ function row(scenario: string, store: Row['store'], processes: number, m: Measur
     ratio: reference && reference.rate > 0 ? m.result.requestsPerSecond / reference.rate : undefined,
     versus: reference?.name ?? '',
     logLinesPerRequest: m.lines.length > 0 && answered > 0 ? m.lines.length / answered : undefined,
+    cpuUsPerRequest: m.cpuUsPerRequest,
     non2xx: m.result.non2xx,
     errors: m.result.errors + m.result.timeouts,
     ...(note ? { note } : {}),
@@ -249,7 +296,8 @@ function row(scenario: string, store: Row['store'], processes: number, m: Measur
 }
 
 /** The SQLite service in one process: authenticate and poll against the bare route, the fixed rate, sends. */
-async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, authOnly: boolean): Promise<void> {
+async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, only: string | undefined): Promise<void> {
+  const runs = (scenario: string): boolean => only === undefined || only === 'sqlite' || only === `sqlite-${scenario}`;
   const { dataDir, cleanups } = await scratchSpace(undefined);
   try {
     const bare = await startBare();
@@ -260,7 +308,6 @@ async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[
     const sent = (await postJson(`${service.baseUrl}/v3/mfa/token/send`, service.accessToken, { userAlias: USER_ALIAS, deliveryType: DELIVERY_TYPE })) as { requestId: string };
     const realToken = /\b(\d{6})\b/.exec((await readOutbox(dataDir)).at(-1)?.body ?? '')?.[1];
     if (!realToken) throw new Error('the sent token is not in the outbox');
-    await addIdentities(service.store, 'send.', SEND_ALIASES);
 
     const headers = { authorization: `Bearer ${service.accessToken}` };
     const guesses = (sequence: string): BodySpec => ({ kind: 'guesses', sequence, excluded: realToken, userAlias: USER_ALIAS, deliveryType: DELIVERY_TYPE });
@@ -271,22 +318,30 @@ async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[
       if (used < result.count2xx) problems.push(`${label}: ${result.count2xx} answers but only ${used} tries used`);
     };
 
-    const bareRun = await measure(load, undefined, 'bare route', job(bare.url, guesses('bare')), options, problems);
+    const bareRun = await measure(load, bare.child, 'bare route', job(bare.url, guesses('bare')), options, problems);
     const bareRef = { rate: bareRun.result.requestsPerSecond, name: 'bare' };
     rows.push(row('bare Fastify route (own process)', '-', 1, bareRun, undefined));
 
     let before = 0;
-    const auth = await measure(load, service.child, 'authenticate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate')), options, problems, async () => void (before = await attempts()));
-    await checkTries('authenticate', before, auth.result);
-    rows.push(row('token authenticate (wrong token)', 'sqlite', 1, auth, bareRef, 'goal >= 0.5'));
-    if (authOnly) return;
+    if (runs('authenticate')) {
+      const auth = await measure(load, service.child, 'authenticate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate')), options, problems, async () => void (before = await attempts()));
+      await checkTries('authenticate', before, auth.result);
+      rows.push(row('token authenticate (wrong token)', 'sqlite', 1, auth, bareRef, 'goal >= 0.5'));
+    }
 
-    const poll = await measure(load, service.child, 'poll', job(`${service.baseUrl}/v3/mfa/token/poll`, { kind: 'fixed', json: { requestId: sent.requestId } }, { expectInBody: '"status":"PENDING"' }), options, problems);
-    rows.push(row('token poll', 'sqlite', 1, poll, bareRef, 'goal >= 0.7'));
+    if (runs('poll')) {
+      const poll = await measure(load, service.child, 'poll', job(`${service.baseUrl}/v3/mfa/token/poll`, { kind: 'fixed', json: { requestId: sent.requestId } }, { expectInBody: '"status":"PENDING"' }), options, problems);
+      rows.push(row('token poll', 'sqlite', 1, poll, bareRef, 'goal >= 0.7'));
+    }
 
-    const fixed = await measure(load, service.child, 'authenticate at a fixed rate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate'), { overallRate: FIXED_RATE, connections: 10 }), options, problems, async () => void (before = await attempts()));
-    await checkTries('authenticate at a fixed rate', before, fixed.result);
-    rows.push(row(`token authenticate at ${FIXED_RATE} req/s, 10 connections`, 'sqlite', 1, fixed, undefined, 'goal p99 < 5 ms'));
+    if (runs('fixed-rate')) {
+      const fixed = await measure(load, service.child, 'authenticate at a fixed rate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate'), { overallRate: FIXED_RATE, connections: 10 }), options, problems, async () => void (before = await attempts()));
+      await checkTries('authenticate at a fixed rate', before, fixed.result);
+      rows.push(row(`token authenticate at ${FIXED_RATE} req/s, 10 connections`, 'sqlite', 1, fixed, undefined, 'goal p99 < 5 ms'));
+    }
+
+    if (!runs('send')) return;
+    await addIdentities(service.store, 'send.', SEND_ALIASES);
 
     const sends = await measure(
       load,
@@ -425,6 +480,7 @@ async function main(): Promise<void> {
       profile: { type: 'string' },
       only: { type: 'string' },
       workers: { type: 'string', default: '1,2,4' },
+      'node-flags': { type: 'string', default: '' },
     },
   });
   const options: Options = {
@@ -432,6 +488,7 @@ async function main(): Promise<void> {
     connections: positive('connections', values.connections),
     databaseUrl: values['database-url'] ?? (process.env['BENCH_DATABASE_URL'] || process.env['MFA_TEST_DATABASE_URL'] || undefined),
     profileDir: values.profile,
+    nodeFlags: values['node-flags'].split(' ').filter(Boolean),
   };
   if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench:all does)');
@@ -443,11 +500,11 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const shares: Record<string, number> = {};
   try {
-    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares, values.only === 'sqlite-authenticate');
+    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares, values.only);
     if (options.databaseUrl && (values.only === undefined || values.only === 'postgres')) {
       const tps = await runPgbench(options.databaseUrl, options.durationSeconds);
       const pgbenchRef = { rate: tps, name: 'pgbench -N' };
-      rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, non2xx: 0, errors: 0 });
+      rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, cpuUsPerRequest: undefined, non2xx: 0, errors: 0 });
       let one: number | undefined;
       for (const workers of values.workers.split(',').map((w) => positive('workers', w))) {
         const m = await postgresScenario(options, options.databaseUrl, workers, load, problems);
@@ -462,7 +519,7 @@ async function main(): Promise<void> {
 
   console.log(
     formatTable(
-      ['scenario', 'store', 'procs', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'vs', 'log lines/req', 'non-2xx', 'errors', 'note'],
+      ['scenario', 'store', 'procs', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'vs', 'log lines/req', 'CPU µs/req', 'non-2xx', 'errors', 'note'],
       rows.map((r) => [
         r.scenario,
         r.store,
@@ -473,6 +530,7 @@ async function main(): Promise<void> {
         fixed(r.ratio, 2),
         r.versus,
         fixed(r.logLinesPerRequest, 2),
+        fixed(r.cpuUsPerRequest, 0),
         String(r.non2xx),
         String(r.errors),
         r.note ?? '',

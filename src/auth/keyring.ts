@@ -83,9 +83,14 @@ export class KeyRing {
     this.lastReload = now;
   }
 
+  /** Whether the key list was read less than `maxAgeMs` ago (refresh would not read it). */
+  isFresh(maxAgeMs: number): boolean {
+    return this.clock.now() - this.lastReload < maxAgeMs;
+  }
+
   /** Reads the key list again when the last read is older than `maxAgeMs`; concurrent callers share one read. */
   async refresh(maxAgeMs: number): Promise<void> {
-    if (this.clock.now() - this.lastReload < maxAgeMs) return;
+    if (this.isFresh(maxAgeMs)) return;
     this.reloading ??= this.reload().finally(() => {
       this.reloading = undefined;
     });

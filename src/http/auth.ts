@@ -29,22 +29,29 @@ declare module 'fastify' {
 const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/i;
 
 export function bearerAuth(tokens: AccessTokens): onRequestHookHandler {
-  return async function checkBearer(request: FastifyRequest, reply: FastifyReply) {
+  // A callback hook: a token verified before, with nothing to read again, passes without a promise.
+  return function checkBearer(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
     const header = request.headers.authorization;
-    if (!header) return sendUnauthorized(reply, 'missing bearer token');
+    if (!header) return void sendUnauthorized(reply, 'missing bearer token');
     const match = BEARER.exec(header);
-    if (!match?.[1]) return sendUnauthorized(reply, 'malformed authorization header');
-    try {
-      request.principal = await tokens.verify(match[1]);
-    } catch (err) {
-      if (err instanceof InvalidAccessToken) return sendUnauthorized(reply, err.message);
-      throw err;
-    }
-    const accepted = request.routeOptions.config.scopes;
-    if (accepted && !allows(request.principal.scopes, accepted, request.principal.identity !== undefined)) {
-      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', [`Requires one of the scopes: ${accepted.join(', ')}`]));
-    }
+    if (!match?.[1]) return void sendUnauthorized(reply, 'malformed authorization header');
+    const known = tokens.verifiedRecently(match[1]);
+    if (known) return admitScopes(request, reply, known, done);
+    tokens.verify(match[1]).then(
+      (principal) => admitScopes(request, reply, principal, done),
+      (err: unknown) => (err instanceof InvalidAccessToken ? void sendUnauthorized(reply, err.message) : done(err as Error)),
+    );
   };
+}
+
+function admitScopes(request: FastifyRequest, reply: FastifyReply, principal: Principal, done: (err?: Error) => void): void {
+  request.principal = principal;
+  const accepted = request.routeOptions.config.scopes;
+  if (accepted && !allows(principal.scopes, accepted, principal.identity !== undefined)) {
+    reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', [`Requires one of the scopes: ${accepted.join(', ')}`]));
+    return;
+  }
+  done();
 }
 
 /** The caller of an authenticated route (the hook guarantees it is set). */
@@ -75,26 +82,33 @@ function namedUsers(request: FastifyRequest): string[] {
  * by id. Runs after body validation, on every route of the API.
  */
 export function identityBinding(store: Pick<IdentityStore, 'findIdentityById'> & Pick<ProviderConfigStore, 'findProviderConfig'>): preHandlerHookHandler {
-  return async function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply) {
+  // A callback hook, so that tokens acting for no identity (service clients) pass it without a promise.
+  return function checkIdentityBinding(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
     const bound = request.principal?.identity;
-    if (!bound) return;
-    const identity = await store.findIdentityById(bound.id);
-    if (!identity || identity.status !== 'active') {
-      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
-    }
-    const names = [identity.alias, identity.id];
-    const provider = request.routeOptions.config.userAttributeOf;
-    if (provider) {
-      const attribute = (await store.findProviderConfig(provider))?.identityAttribute;
-      const value = attribute ? identity.attributes[attribute] : undefined;
-      if (value) names.push(value);
-    }
-    const others = namedUsers(request).filter((name) => !names.includes(name));
-    if (others.length > 0) {
-      return reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
-    }
-    request.actingIdentity = identity;
+    if (!bound) return done();
+    bindIdentity(store, request, reply, bound.id).then(() => done(), done);
   };
+}
+
+async function bindIdentity(store: Pick<IdentityStore, 'findIdentityById'> & Pick<ProviderConfigStore, 'findProviderConfig'>, request: FastifyRequest, reply: FastifyReply, boundId: string): Promise<void> {
+  const identity = await store.findIdentityById(boundId);
+  if (!identity || identity.status !== 'active') {
+    reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['The identity this token acts for is not active.']));
+    return;
+  }
+  const names = [identity.alias, identity.id];
+  const provider = request.routeOptions.config.userAttributeOf;
+  if (provider) {
+    const attribute = (await store.findProviderConfig(provider))?.identityAttribute;
+    const value = attribute ? identity.attributes[attribute] : undefined;
+    if (value) names.push(value);
+  }
+  const others = namedUsers(request).filter((name) => !names.includes(name));
+  if (others.length > 0) {
+    reply.code(403).send(errorBody(403, 'The server understood the request but refuses to authorize it.', ['This token acts for one identity and can name no other user.']));
+    return;
+  }
+  request.actingIdentity = identity;
 }
 
 /** The identity the caller's token acts for; refused for a token that acts for none. */

@@ -47,11 +47,13 @@ export class Metrics {
    * checks, deliveries, provider calls) is for the operator's scraper, not for API callers.
    */
   instrument(app: FastifyInstance, tokens: AccessTokens): void {
-    app.addHook('onResponse', async (request, reply) => {
+    // A callback hook, not an async one: no promise per request.
+    app.addHook('onResponse', (request, reply, done) => {
       const route = request.routeOptions.url ?? UNMATCHED_ROUTE;
       const method = request.method;
       this.httpRequests.inc({ method, route, status_code: String(reply.statusCode) });
       this.httpDuration.observe({ method, route }, reply.elapsedTime / 1000);
+      done();
     });
     app.get('/metrics', { onRequest: bearerAuth(tokens), config: { scopes: [METRICS_SCOPE] } }, async (_request, reply) =>
       reply.type(this.registry.contentType).header('cache-control', 'no-store').send(await this.registry.metrics()),

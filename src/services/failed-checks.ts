@@ -16,7 +16,17 @@ export function isFailedCheck(decision: Decision): boolean {
   return (decision.operation === 'authenticate' || decision.operation === 'verify') && decision.outcome !== 'SUCCESS' && decision.outcome !== 'SENT';
 }
 
+type Count = { count: number; resetAt: number };
+
+interface Waiting {
+  readonly resolve: (count: Count) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class FailedCheckLimit {
+  /** Per client: the admits waiting for the next read of its counter, while one is under way. */
+  private readonly reads = new Map<string, Waiting[]>();
+
   constructor(
     private readonly counter: RateCounter,
     private readonly clock: Clock,
@@ -37,17 +47,50 @@ export class FailedCheckLimit {
    * it by at most their number.
    */
   async admit(clientId: string): Promise<void> {
+    const { count, resetAt } = await this.read(clientId);
     const now = this.clock.now();
-    const { count, resetAt } = await this.counter.peek(this.key(clientId), this.windowMs, now);
     if (count >= this.rule.failedChecksPerClient) throw rateLimited(Math.max(1, Math.ceil((resetAt - now) / 1000)));
+  }
+
+  /**
+   * The client's count, from a read that began after this call: the admits that arrive while a read is
+   * under way share the next one. Each is answered as if it had read alone, at one read per client per
+   * round trip (an API client usually makes every check of a deployment).
+   */
+  private read(clientId: string): Promise<Count> {
+    return new Promise((resolve, reject) => {
+      const waiting = this.reads.get(clientId);
+      if (waiting) {
+        waiting.push({ resolve, reject });
+        return;
+      }
+      this.reads.set(clientId, [{ resolve, reject }]);
+      void this.readFor(clientId);
+    });
+  }
+
+  private async readFor(clientId: string): Promise<void> {
+    const waiting = this.reads.get(clientId)!;
+    while (waiting.length > 0) {
+      const readers = waiting.splice(0);
+      try {
+        const count = await this.counter.peek(this.key(clientId), this.windowMs, this.clock.now());
+        for (const r of readers) r.resolve(count);
+      } catch (err) {
+        for (const r of readers) r.reject(err);
+      }
+    }
+    this.reads.delete(clientId);
   }
 
   /** The audit sink the services write to: each failed check, once recorded, is counted against its client. */
   counting(inner: AuditSink): AuditSink {
     return {
+      // The row and the count at once (neither waits for the other's commit); the answer waits for both,
+      // so the next check reads this one. A failed row still counts: counting more is the safe side.
       record: async (decision: Decision): Promise<void> => {
-        await inner.record(decision);
-        if (isFailedCheck(decision)) await this.counter.hit(this.key(decision.clientId), this.windowMs, this.clock.now());
+        if (!isFailedCheck(decision)) return inner.record(decision);
+        await Promise.all([inner.record(decision), this.counter.hit(this.key(decision.clientId), this.windowMs, this.clock.now())]);
       },
     };
   }

@@ -11,6 +11,12 @@ export interface SqlExecutor {
 
 export interface SqlDriver extends SqlExecutor {
   readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Statements whose commit does not wait for the disk (rate counters): seen by every process at once,
+   * but the last ones may be lost if the database server stops abruptly. PostgreSQL: connections with
+   * synchronous_commit off. SQLite: the one connection (in WAL mode with synchronous = NORMAL no commit waits for the disk).
+   */
+  readonly relaxed: SqlExecutor;
   /** Runs `work` in one transaction that takes the write lock at once; commits or rolls back. */
   transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   /** Runs a script of several statements (migrations). */

@@ -61,22 +61,46 @@ export interface PostgresOptions {
   readonly maxConnections?: number;
 }
 
+/** Connections of the pool for statements whose commit does not wait for the disk. */
+const RELAXED_CONNECTIONS = 2;
+
 export class PostgresDriver implements SqlDriver {
   readonly dialect = 'postgres' as const;
   private readonly pool: pg.Pool;
   private readonly direct: SqlExecutor;
+  private relaxedPool: pg.Pool | undefined;
+  private relaxedExecutor: SqlExecutor | undefined;
   private schemaReady: Promise<void> | undefined;
 
   constructor(private readonly options: PostgresOptions) {
-    this.pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.maxConnections ?? 10,
+    this.pool = this.newPool(options.maxConnections ?? 10);
+    this.direct = executor(this.pool);
+  }
+
+  private newPool(max: number): pg.Pool {
+    const pool = new pg.Pool({
+      connectionString: this.options.connectionString,
+      max,
       connectionTimeoutMillis: 5000,
-      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+      ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
-    this.pool.on('error', () => undefined);
-    this.direct = executor(this.pool);
+    pool.on('error', () => undefined);
+    return pool;
+  }
+
+  /**
+   * A pool of its own whose sessions commit without waiting for the WAL flush (set on each new connection,
+   * before any statement of ours): a counter every request updates is one row, and each commit holding
+   * its lock until the flush would queue them all one flush at a time.
+   */
+  get relaxed(): SqlExecutor {
+    if (!this.relaxedExecutor) {
+      const pool = (this.relaxedPool = this.newPool(RELAXED_CONNECTIONS));
+      pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
+      this.relaxedExecutor = executor(pool);
+    }
+    return this.relaxedExecutor;
   }
 
   all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
@@ -151,7 +175,7 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.relaxedPool?.end()]);
   }
 }
 

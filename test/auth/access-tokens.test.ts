@@ -185,6 +185,57 @@ describe('access tokens: revocation', () => {
   });
 });
 
+describe('access tokens: the check that reads nothing (verifiedRecently)', () => {
+  it('answers only what verify would answer without a read: never before verify, nor past expiry or either interval', async () => {
+    const { clock, keys, tokens } = await setUp();
+    const { token } = await tokens.issue('svc', ['sp:mfa:verify']);
+    assert.equal(tokens.verifiedRecently(token), undefined, 'a token never verified is not known');
+    const principal = await tokens.verify(token);
+    assert.equal(tokens.verifiedRecently(token), principal);
+    const isFresh = keys.isFresh.bind(keys);
+    keys.isFresh = () => false;
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the key list is due to be read again (the client is not)');
+    keys.isFresh = isFresh;
+    clock.t += REVOCATION_CHECK_MS;
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the key list and the client are due to be read again');
+    await tokens.verify(token);
+    assert.equal(tokens.verifiedRecently(token), principal);
+    clock.t += REVOCATION_CHECK_MS;
+    await keys.reload();
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the client read is older than the interval, however fresh the keys');
+    clock.t = principal.expiresAt;
+    await keys.reload();
+    assert.equal(tokens.verifiedRecently(token), undefined, 'expired');
+  });
+
+  it('is undefined for a disabled client, a client whose read has not come back, and a revoked key', async () => {
+    const { clock, store, keys, tokens } = await setUp();
+    const { token } = await tokens.issue('svc', []);
+    await tokens.verify(token);
+    store.clients.set('svc', client('svc', clock.t));
+    clock.t += REVOCATION_CHECK_MS;
+    await assert.rejects(tokens.verify(token), refusedWith(/deleted or disabled/));
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the client was read as disabled');
+
+    store.clients.set('svc', client('svc'));
+    const findClient = store.findClient;
+    let answer: (() => void) | undefined;
+    store.findClient = (clientId: string) => new Promise((resolve) => (answer = () => resolve(findClient(clientId))));
+    clock.t += REVOCATION_CHECK_MS;
+    const verifying = tokens.verify(token);
+    // The token was forgotten when refused: verify checks its signature again before it reads the client.
+    for (let turns = 0; !answer && turns < 10_000; turns++) await new Promise((resolve) => setImmediate(resolve));
+    assert.ok(answer, 'verify never read the client');
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the client read is still under way');
+    answer();
+    await verifying;
+    assert.ok(tokens.verifiedRecently(token));
+
+    await keys.rotate({ retirePrevious: true });
+    assert.equal(tokens.verifiedRecently(token), undefined, 'the key list read by the rotation no longer holds its key');
+  });
+});
+
 describe('access tokens: the cache of verified tokens', () => {
   it('is bounded: after CACHE_LIMIT other tokens, a remembered token is checked again', async () => {
     const { keys, tokens, forge } = await setUp();

@@ -1,6 +1,7 @@
 // Defends the command line as operators use it: client secrets are printed once and never stored in clear, imports are all or nothing with every bad line named, bad configuration stops with exit 2, and `serve` warns about development defaults and drains requests in flight on SIGTERM before exiting 0.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
@@ -196,6 +197,31 @@ describe('mfa-controller CLI', { concurrency: true }, () => {
       }
     });
 
+    it('writes access lines to standard output while quiet (no more output needed), and those still held at SIGTERM', async () => {
+      const dir = await tempDir('mfa-cli-log-');
+      const server = await startServe({ MFA_DATA_DIR: dir, MFA_SECRET: SECRET });
+      const logged = (url: string) => server.stdout().includes(`"url":"${url}"`);
+      try {
+        await server.live;
+        assert.equal((await fetch(`${server.baseUrl}/health/ready?quiet`)).status, 200);
+        // Nothing else is logged after it: the line must come out of the buffer on its own.
+        const deadline = Date.now() + CHILD_DEADLINE_MS;
+        while (!logged('/health/ready?quiet') && Date.now() < deadline) await sleep(20);
+        assert.ok(logged('/health/ready?quiet'), `no access line for a lone request:\n${server.stdout()}`);
+
+        const urls = ['/health/ready?last=1', '/health/ready?last=2', '/health/ready?last=3'];
+        for (const url of urls) assert.equal((await fetch(`${server.baseUrl}${url}`)).status, 200);
+        const closed = once(server.child, 'close');
+        server.child.kill('SIGTERM');
+        assert.equal(await exitOf(server.child), 0);
+        await closed;
+        for (const url of urls) assert.ok(logged(url), `no access line for ${url} after exit:\n${server.stdout()}`);
+      } finally {
+        server.child.kill('SIGKILL');
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     it('completes a send in flight when SIGTERM arrives, then exits 0', async () => {
       const dir = await tempDir('mfa-cli-drain-');
       const hook = await startSlowWebhook(1000);
@@ -265,6 +291,8 @@ interface Serve {
   /** Resolves once /health/live answers 200; rejects if the process exits first or is not live by the deadline. */
   readonly live: Promise<void>;
   stderr(): string;
+  /** Standard output so far (the JSON log), its last 256 KiB. */
+  stdout(): string;
 }
 
 async function freePort(): Promise<number> {
@@ -281,7 +309,9 @@ async function startServe(env: Record<string, string>): Promise<Serve> {
   const child = spawn(process.execPath, [...CLI, 'serve'], { cwd: ROOT, env: childEnv({ ...env, MFA_PORT: String(port), MFA_HOST: '127.0.0.1' }), stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  child.stdout?.resume(); // the JSON log; drained so the pipe never fills
+  let stdout = '';
+  // The JSON log, drained so the pipe never fills.
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout = (stdout + chunk).slice(-256 * 1024)));
   const live = (async () => {
     const deadline = Date.now() + CHILD_DEADLINE_MS;
     for (;;) {
@@ -292,7 +322,7 @@ async function startServe(env: Record<string, string>): Promise<Serve> {
       await sleep(100);
     }
   })();
-  return { child, baseUrl, live, stderr: () => stderr };
+  return { child, baseUrl, live, stderr: () => stderr, stdout: () => stdout };
 }
 
 /** The exit code (-1 for a signal), or a failure if the process is still running at the deadline. */

@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/auth/clients.js';
-import type { Message, Sender } from '../../src/core/ports.js';
+import { ServiceError } from '../../src/core/errors.js';
+import type { Message, RateCounter, Sender } from '../../src/core/ports.js';
+import { FailedCheckLimit } from '../../src/services/failed-checks.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
 const RATE_BODY = { message: ' Rate Limit Exceeded ' };
@@ -181,6 +183,80 @@ describeEachDatabase('the failed-check budget across instances', ({ postgres }) 
     for (let i = 0; i < 10; i++) assert.equal((await check(i % 2 ? first : second, bearer, `gone-${i}`)).status, 200);
     assertLimited(await check(first, bearer, 'gone-x'), 60);
     assertLimited(await check(second, bearer, 'gone-x'), 60);
+  });
+});
+
+/**
+ * A counter whose reads are answered only when the test says: each read returns the count as it was when
+ * the read began (a statement's snapshot), so the test decides what a read can have missed.
+ */
+class HeldCounter implements RateCounter {
+  private readonly counts = new Map<string, number>();
+  private readonly held: Array<() => void> = [];
+  reads = 0;
+
+  async hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    const count = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, count);
+    return { count, resetAt: now + windowMs };
+  }
+
+  peek(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
+    this.reads++;
+    const count = this.counts.get(key) ?? 0;
+    return new Promise((resolve) => this.held.push(() => resolve({ count, resetAt: now + windowMs })));
+  }
+
+  /** Answers the oldest read still held; false when none is. */
+  answer(): boolean {
+    const next = this.held.shift();
+    next?.();
+    return next !== undefined;
+  }
+
+  async close(): Promise<void> {}
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+const isRateLimited = (err: unknown): boolean => err instanceof ServiceError && err.status === 429;
+
+describe('the failed-check budget read while checks are in flight', () => {
+  const rule = { failedChecksPerClient: 1, failedChecksPerClientWindowSeconds: 60 };
+  const key = 'failed-checks:client:prober';
+
+  it('a check that arrives while a read is under way waits for a read begun after it, and sees a failure counted meanwhile', async () => {
+    const counter = new HeldCounter();
+    const limit = new FailedCheckLimit(counter, { now: () => 1_000 }, rule);
+    const first = limit.admit('prober');
+    await settle();
+    // The failure of a check already in flight is counted after the first read began, before the second check arrives.
+    await counter.hit(key, 60_000, 1_000);
+    const second = limit.admit('prober');
+    assert.ok(counter.answer());
+    await first;
+    await settle();
+    assert.ok(counter.answer(), 'the second check was answered from the read begun before it arrived');
+    await assert.rejects(second, isRateLimited);
+    assert.equal(counter.reads, 2);
+  });
+
+  it('the checks that arrive during one read share the next one: one read per client at a time', async () => {
+    const counter = new HeldCounter();
+    const limit = new FailedCheckLimit(counter, { now: () => 1_000 }, rule);
+    const first = limit.admit('prober');
+    await settle();
+    const waiting = Array.from({ length: 10 }, () => limit.admit('prober'));
+    const otherClient = limit.admit('other');
+    await settle();
+    assert.equal(counter.reads, 2, 'the first read of each client');
+    assert.ok(counter.answer());
+    await first;
+    await settle();
+    assert.equal(counter.reads, 3, 'one read for the ten checks that waited');
+    assert.ok(counter.answer());
+    assert.ok(counter.answer());
+    await Promise.all([...waiting, otherClient]);
+    assert.equal(counter.answer(), false);
   });
 });
 

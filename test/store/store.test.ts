@@ -357,6 +357,26 @@ describeEachStore('Store contract', (target) => {
     assert.equal((await store.tokenState('bob')).lockedUntil, 0, 'only the token method lock counts');
   });
 
+  it('tokenState read for many subjects at once (one statement on PostgreSQL): each answer is its own subject\'s', async () => {
+    const subjects = range(1, 70).map((i) => `many-${i}`);
+    const sent = new Map<string, string>();
+    for (const [i, subject] of subjects.entries()) {
+      if (i % 3 === 0) continue;
+      const v = tokenVerification({ subject });
+      await start(store, v);
+      sent.set(subject, v.id);
+    }
+    for (const subject of subjects.filter((_, i) => i % 5 === 0)) await store.lock(subject, 'token', T0 + 60_000);
+    // Every subject twice, and more of them than one statement carries.
+    const states = await Promise.all([...subjects, ...subjects].map((subject) => store.tokenState(subject)));
+    for (const [i, state] of states.entries()) {
+      const subject = subjects[i % subjects.length]!;
+      assert.equal(state.current?.id, sent.get(subject), `${subject}: current verification`);
+      assert.equal(state.current?.subject ?? subject, subject);
+      assert.equal(state.lockedUntil, (i % subjects.length) % 5 === 0 ? T0 + 60_000 : 0, `${subject}: lock`);
+    }
+  });
+
   it('recordWrongGuess takes no try for the same guess twice in a row (a client retry)', async () => {
     const v = tokenVerification();
     await start(store, v);

@@ -1,0 +1,44 @@
+// Reads by key on PostgreSQL, many keys per statement: every read is a round trip (a write of a query,
+// a read of its answer) however little it returns. Keys asked for while a read is under way go in the
+// next one, so each is answered by a statement that began after it was asked, exactly as if it had read
+// alone, at one round trip for up to MAX_KEYS keys.
+
+/** Keys one statement reads at most. */
+const MAX_KEYS = 64;
+
+interface Waiting<V> {
+  readonly resolve: (value: V) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export class ReadBatch<V> {
+  private readonly waiting = new Map<string, Array<Waiting<V>>>();
+  private busy = false;
+
+  /** `readMany` reads distinct keys in one statement and answers each key's value. */
+  constructor(private readonly readMany: (keys: readonly string[]) => Promise<ReadonlyMap<string, V>>) {}
+
+  read(key: string): Promise<V> {
+    return new Promise((resolve, reject) => {
+      const same = this.waiting.get(key);
+      if (same) same.push({ resolve, reject });
+      else this.waiting.set(key, [{ resolve, reject }]);
+      if (!this.busy) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.busy = true;
+    while (this.waiting.size > 0) {
+      const batch = [...this.waiting].slice(0, MAX_KEYS);
+      for (const [key] of batch) this.waiting.delete(key);
+      try {
+        const values = await this.readMany(batch.map(([key]) => key));
+        for (const [key, readers] of batch) for (const r of readers) r.resolve(values.get(key)!);
+      } catch (err) {
+        for (const [, readers] of batch) for (const r of readers) r.reject(err);
+      }
+    }
+    this.busy = false;
+  }
+}
