@@ -6,6 +6,7 @@ import Database from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Param, SqlDriver, SqlExecutor } from './driver.js';
+import { BackgroundCheckpoints } from './sqlite-checkpoints.js';
 
 interface Gate {
   current: Promise<void> | undefined;
@@ -16,6 +17,15 @@ let memoryDatabases = 0;
 
 /** Transactions committed together at most; bounds how long one commit holds the write lock. */
 const MAX_BATCH = 64;
+
+/**
+ * Group commits after which a file's checkpoints move to a thread of their own (sqlite-checkpoints.ts):
+ * a store that writes little (a command of the CLI, most tests) never starts the thread.
+ */
+const COMMITS_BEFORE_BACKGROUND_CHECKPOINTS = 200;
+
+/** SQLite's own default: checkpoint inline once the log holds this many pages. */
+const INLINE_CHECKPOINT_PAGES = 1000;
 
 /**
  * The database holds token verifiers, sealed provider secrets and signing keys: only the service's user
@@ -45,10 +55,14 @@ export class SqliteDriver implements SqlDriver {
   private readonly batch: Array<{ work: (tx: SqlExecutor) => Promise<unknown>; resolve: (value: unknown) => void; reject: (err: unknown) => void }> = [];
   private readonly direct: SqlExecutor;
   readonly relaxed: SqlExecutor = this;
+  private readonly path: string;
+  private commits = 0;
+  private checkpoints: BackgroundCheckpoints | undefined;
   /** The group commit's own statements, prepared once: exec() would parse each of them every time. */
   private readonly control: Record<'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'rollbackTo', Database.Statement>;
 
   constructor(path: string) {
+    this.path = path;
     if (path !== ':memory:') makePrivate(path);
     const file = path === ':memory:' ? `:memory:#${++memoryDatabases}` : resolve(path);
     let gate = gatesByFile.get(file);
@@ -138,6 +152,7 @@ export class SqliteDriver implements SqlDriver {
           }
         }
         commit.run();
+        if (++this.commits === COMMITS_BEFORE_BACKGROUND_CHECKPOINTS) this.checkpointInBackground();
       } catch (err) {
         if (this.db.inTransaction) rollback.run();
         throw err;
@@ -170,8 +185,19 @@ export class SqliteDriver implements SqlDriver {
     return work();
   }
 
+  /** Hands the file's checkpoints to a thread, and takes them back if it ends. */
+  private checkpointInBackground(): void {
+    if (this.path === ':memory:') return;
+    this.checkpoints = new BackgroundCheckpoints(resolve(this.path), () => {
+      this.checkpoints = undefined;
+      if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${INLINE_CHECKPOINT_PAGES}`);
+    });
+    this.db.pragma('wal_autocheckpoint = 0');
+  }
+
   async close(): Promise<void> {
     while (this.gate.current) await this.gate.current;
+    await this.checkpoints?.stop();
     this.db.close();
   }
 }
