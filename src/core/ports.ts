@@ -148,6 +148,8 @@ export interface LockoutStore {
   clearFailures(subject: string, method: Method): Promise<void>;
   /** The subject's lockout end for a method, 0 when not locked. */
   lockedUntil(subject: string, method: Method): Promise<number>;
+  /** How many subjects each method has locked out at `now` (the operator console's dashboard). */
+  lockoutsInForce(now: number): Promise<ReadonlyArray<{ readonly method: Method; readonly count: number }>>;
 }
 
 /** The one-time token method's atomic statements (its hot path). */

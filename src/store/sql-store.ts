@@ -428,6 +428,11 @@ export class SqlStore implements Store {
     return Number(row?.locked_until ?? 0);
   }
 
+  async lockoutsInForce(now: number): Promise<ReadonlyArray<{ readonly method: Method; readonly count: number }>> {
+    const rows = await this.db.all<{ method: Method; n: number | string }>('SELECT method, COUNT(*) AS n FROM lockouts WHERE locked_until > ? GROUP BY method ORDER BY method', [now]);
+    return rows.map((row) => ({ method: row.method, count: Number(row.n) }));
+  }
+
   async lastSuccessAt(subjects: readonly string[]): Promise<number> {
     if (subjects.length === 0) return 0;
     const row = await this.db.get<{ at: number | null }>(

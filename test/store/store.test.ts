@@ -456,6 +456,25 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(await store.recordFailure('bob', 'token', policy, T0 + 3000), { failures: 1, lockedUntil: 0 });
   });
 
+  it('lockoutsInForce counts the subjects locked now, per method: not ended, not expired, not mere failures', async () => {
+    assert.deepEqual(await store.lockoutsInForce(T0), []);
+    await store.lock('alice', 'token', T0 + 60_000);
+    await store.lock('bob', 'token', T0 + 120_000);
+    await store.lock('alice', 'kba', T0 + 60_000);
+    await store.lock('carol', 'totp', T0 - 1); // already over
+    await store.recordFailure('dave', 'token', policy, T0); // a failure, no lockout
+    assert.deepEqual(await store.lockoutsInForce(T0), [
+      { method: 'kba', count: 1 },
+      { method: 'token', count: 2 },
+    ]);
+    await store.clearFailures('bob', 'token'); // an unlock
+    assert.deepEqual(await store.lockoutsInForce(T0), [
+      { method: 'kba', count: 1 },
+      { method: 'token', count: 1 },
+    ]);
+    assert.deepEqual(await store.lockoutsInForce(T0 + 60_000), [], 'a lockout ends at its end');
+  });
+
   it('recordFailure starts a new count once the window has passed, without lifting a lock', async () => {
     await store.recordFailure('alice', 'token', policy, T0);
     await store.recordFailure('alice', 'token', policy, T0 + 1000);

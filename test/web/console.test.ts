@@ -72,6 +72,8 @@ describeWithBrowser('The operator console in Chromium', ({ browser }) => {
       assert.ok((await ps.server.runtime.store.lockedUntil(LOCKED, 'token')) > Date.now(), 'locked out');
 
       await page.reload();
+      const lockoutsCard = page.locator('section', { has: page.getByRole('heading', { name: 'Lockouts in force' }) });
+      assert.match((await lockoutsCard.textContent()) ?? '', /token\s*1/, 'the dashboard counts the lockout in force');
       await saveScreenshot(page, 'console-dashboard');
       await page.getByRole('link', { name: 'Identities' }).click();
       await page.getByLabel('Alias (or its beginning)').fill('locked');
@@ -84,6 +86,8 @@ describeWithBrowser('The operator console in Chromium', ({ browser }) => {
       await page.waitForSelector('p.status.good');
       assert.equal(await page.textContent('p.status.good'), 'Unlocked.');
       assert.match((await page.textContent('main')) ?? '', /No lockout in force\./);
+      await page.getByRole('link', { name: 'Dashboard' }).click();
+      assert.doesNotMatch((await lockoutsCard.textContent()) ?? '', /token/, 'an unlock ends it on the dashboard too');
 
       // The identity verifies again.
       await send();

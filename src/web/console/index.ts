@@ -320,13 +320,13 @@ export function consoleRoutes(deps: ConsoleDeps): FastifyPluginAsync {
         const events = await auditEvents({ since: now - DAY_MS, limit: EXPORT_LIMIT, order: 'newest' });
         const byMethod = new Map<string, number>();
         const failures = new Map<string, number>();
-        const lockouts = new Map<string, number>();
+        // Lockouts in force now, from the lockouts themselves (an unlock or an expiry ends one).
+        const lockouts = new Map((await deps.store.lockoutsInForce(now)).map(({ method, count }) => [method as string, count]));
         for (const e of events) {
           if (e.method === 'console') continue;
           const key = `${e.method}\u0000${e.outcome}`;
           byMethod.set(key, (byMethod.get(key) ?? 0) + 1);
           if (e.operation === 'send' && e.outcome === 'FAILED') failures.set(e.deliveryType ?? '-', (failures.get(e.deliveryType ?? '-') ?? 0) + 1);
-          if (e.outcome === 'LOCKOUT') lockouts.set(e.method, (lockouts.get(e.method) ?? 0) + 1);
         }
         const counts = (map: Map<string, number>, headers: string[]) =>
           table(locale, headers[0]!, headers, [...map].sort().map(([key, n]) => html`<tr>${key.split('\u0000').map((part) => html`<td>${part}</td>`)}<td>${n}</td></tr>`));

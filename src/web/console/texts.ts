@@ -96,7 +96,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
       reason: 'Reason', requestId: 'Request id', name: 'Name', scopes: 'Scopes', identity: 'Identity', actions: 'Actions', id: 'Id', text: 'Text', locale: 'Locale', answers: 'Answers',
       kid: 'Key id', age: 'Age', state: 'State', count: 'Count', channel: 'Channel', lockedUntil: 'Locked until', factor: 'Factor', since: 'From', until: 'To', setting: 'Setting', value: 'Value',
     },
-    dashboard: { title: 'Dashboard', byMethod: 'Verifications in the last 24 hours', deliveryFailures: 'Delivery failures in the last 24 hours', lockouts: 'Lockouts in the last 24 hours', providers: 'Providers', keyAge: 'Signing key', days: (n) => `${n} day(s)`, configured: 'configured', notConfigured: 'not configured' },
+    dashboard: { title: 'Dashboard', byMethod: 'Verifications in the last 24 hours', deliveryFailures: 'Delivery failures in the last 24 hours', lockouts: 'Lockouts in force', providers: 'Providers', keyAge: 'Signing key', days: (n) => `${n} day(s)`, configured: 'configured', notConfigured: 'not configured' },
     identities: {
       title: 'Identities', searchLabel: 'Alias (or its beginning)', attributes: 'Attributes', factors: 'Enrolled factors', lockouts: 'Lockouts', recent: 'Recent verifications', unlock: 'Unlock',
       noLockout: 'No lockout in force.', invite: 'Send invitation', inviteHint: 'Sends a single-use link to the self-service portal to the identity\u2019s work email.',
@@ -154,7 +154,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
       reason: 'Grund', requestId: 'Anfrage-ID', name: 'Name', scopes: 'Berechtigungen', identity: 'Identität', actions: 'Aktionen', id: 'ID', text: 'Text', locale: 'Sprache', answers: 'Antworten',
       kid: 'Schlüssel-ID', age: 'Alter', state: 'Zustand', count: 'Anzahl', channel: 'Kanal', lockedUntil: 'Gesperrt bis', factor: 'Faktor', since: 'Von', until: 'Bis', setting: 'Einstellung', value: 'Wert',
     },
-    dashboard: { title: 'Übersicht', byMethod: 'Überprüfungen der letzten 24 Stunden', deliveryFailures: 'Zustellfehler der letzten 24 Stunden', lockouts: 'Sperren der letzten 24 Stunden', providers: 'Anbieter', keyAge: 'Signaturschlüssel', days: (n) => `${n} Tag(e)`, configured: 'eingerichtet', notConfigured: 'nicht eingerichtet' },
+    dashboard: { title: 'Übersicht', byMethod: 'Überprüfungen der letzten 24 Stunden', deliveryFailures: 'Zustellfehler der letzten 24 Stunden', lockouts: 'Bestehende Sperren', providers: 'Anbieter', keyAge: 'Signaturschlüssel', days: (n) => `${n} Tag(e)`, configured: 'eingerichtet', notConfigured: 'nicht eingerichtet' },
     identities: {
       title: 'Identitäten', searchLabel: 'Alias (oder sein Anfang)', attributes: 'Attribute', factors: 'Eingerichtete Faktoren', lockouts: 'Sperren', recent: 'Letzte Überprüfungen', unlock: 'Entsperren',
       noLockout: 'Keine Sperre aktiv.', invite: 'Einladung senden', inviteHint: 'Sendet einen einmal nutzbaren Link zum Self-Service-Portal an die geschäftliche E-Mail-Adresse.',
@@ -212,7 +212,7 @@ export const CONSOLE_TEXTS: Readonly<Record<PageLocale, ConsoleTexts>> = {
       reason: 'Motif', requestId: 'Identifiant de requête', name: 'Nom', scopes: 'Portées', identity: 'Identité', actions: 'Actions', id: 'Identifiant', text: 'Texte', locale: 'Langue', answers: 'Réponses',
       kid: 'Identifiant de clé', age: 'Âge', state: 'État', count: 'Nombre', channel: 'Canal', lockedUntil: 'Bloqué jusqu’à', factor: 'Facteur', since: 'Du', until: 'Au', setting: 'Paramètre', value: 'Valeur',
     },
-    dashboard: { title: 'Tableau de bord', byMethod: 'Vérifications des dernières 24 heures', deliveryFailures: 'Échecs d’envoi des dernières 24 heures', lockouts: 'Blocages des dernières 24 heures', providers: 'Fournisseurs', keyAge: 'Clé de signature', days: (n) => `${n} jour(s)`, configured: 'configuré', notConfigured: 'non configuré' },
+    dashboard: { title: 'Tableau de bord', byMethod: 'Vérifications des dernières 24 heures', deliveryFailures: 'Échecs d’envoi des dernières 24 heures', lockouts: 'Blocages en cours', providers: 'Fournisseurs', keyAge: 'Clé de signature', days: (n) => `${n} jour(s)`, configured: 'configuré', notConfigured: 'non configuré' },
     identities: {
       title: 'Identités', searchLabel: 'Alias (ou son début)', attributes: 'Attributs', factors: 'Facteurs enregistrés', lockouts: 'Blocages', recent: 'Vérifications récentes', unlock: 'Débloquer',
       noLockout: 'Aucun blocage en cours.', invite: 'Envoyer une invitation', inviteHint: 'Envoie un lien à usage unique vers le portail libre-service à l’adresse professionnelle.',
