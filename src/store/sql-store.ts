@@ -153,11 +153,13 @@ export class SqlStore implements Store {
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
   private readonly tokenStates: ReadBatch<TokenState>;
+  private readonly verifications: ReadBatch<Verification | undefined>;
 
   constructor(private readonly db: SqlDriver) {
     this.kind = db.dialect;
     this.wrongGuesses = new WrongGuessBatch(db);
     this.tokenStates = new ReadBatch((subjects) => this.readTokenStates(subjects));
+    this.verifications = new ReadBatch((ids) => this.readVerifications(ids));
     // PostgreSQL: a statement goes at once, and what arrives while it is under way goes in the next. SQLite:
     // in a transaction of the driver's group commit, which takes what has arrived by the time it runs.
     const atOnce = (executor: SqlExecutor): Runner => (work) => work(executor);
@@ -289,9 +291,17 @@ export class SqlStore implements Store {
 
   // verifications
 
-  async findVerification(id: string): Promise<Verification | undefined> {
-    const row = await this.db.get<VerificationRow>(`SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id = ?`, [id]);
-    return row && toVerification(row);
+  findVerification(id: string): Promise<Verification | undefined> {
+    // Reads of verifications that arrive together (polls) go in one statement.
+    return this.verifications.read(id);
+  }
+
+  private async readVerifications(ids: readonly string[]): Promise<ReadonlyMap<string, Verification | undefined>> {
+    const input = ids.map(() => '(CAST(? AS TEXT))').join(', ');
+    const rows = await this.db.all<VerificationRow>(`WITH q (id) AS (VALUES ${input}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`, ids);
+    const found = new Map<string, Verification | undefined>(ids.map((id) => [id, undefined]));
+    for (const row of rows) found.set(row.id, toVerification(row));
+    return found;
   }
 
   async startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }> {
