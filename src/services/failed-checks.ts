@@ -53,9 +53,9 @@ export class FailedCheckLimit {
   }
 
   /**
-   * The client's count, from a read that began after this call: the admits that arrive while a read is
-   * under way share the next one. Each is answered as if it had read alone, at one read per client per
-   * round trip (an API client usually makes every check of a deployment).
+   * The client's count, from a read that began after this call: the admits of one turn of the event loop,
+   * and those that arrive while a read is under way, share the next one. Each is answered as if it had
+   * read alone, at one read per client per round trip (an API client usually makes every check of a deployment).
    */
   private read(clientId: string): Promise<Count> {
     return new Promise((resolve, reject) => {
@@ -65,7 +65,9 @@ export class FailedCheckLimit {
         return;
       }
       this.reads.set(clientId, [{ resolve, reject }]);
-      void this.readFor(clientId);
+      // Begun once the I/O of this turn of the event loop has been handled: the checks that arrived in
+      // it share the read (reads on SQLite are synchronous, so none would otherwise be under way to join).
+      setImmediate(() => void this.readFor(clientId));
     });
   }
 

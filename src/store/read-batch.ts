@@ -1,7 +1,7 @@
-// Reads by key on PostgreSQL, many keys per statement: every read is a round trip (a write of a query,
-// a read of its answer) however little it returns. Keys asked for while a read is under way go in the
-// next one, so each is answered by a statement that began after it was asked, exactly as if it had read
-// alone, at one round trip for up to MAX_KEYS keys.
+// Reads by key, many keys per statement: on PostgreSQL every read is a round trip (a write of a query, a
+// read of its answer) however little it returns, and on SQLite a read transaction of its own. Keys asked
+// for in one turn of the event loop, or while a read is under way, go in the next statement, so each is
+// answered by a statement that began after it was asked, exactly as if it had read alone.
 
 /** Keys one statement reads at most. */
 const MAX_KEYS = 64;
@@ -23,12 +23,15 @@ export class ReadBatch<V> {
       const same = this.waiting.get(key);
       if (same) same.push({ resolve, reject });
       else this.waiting.set(key, [{ resolve, reject }]);
-      if (!this.busy) void this.flush();
+      if (!this.busy) {
+        this.busy = true;
+        // Once the I/O of this turn has been handled, so that the requests it brought share the statement.
+        setImmediate(() => void this.flush());
+      }
     });
   }
 
   private async flush(): Promise<void> {
-    this.busy = true;
     while (this.waiting.size > 0) {
       const batch = [...this.waiting].slice(0, MAX_KEYS);
       for (const [key] of batch) this.waiting.delete(key);

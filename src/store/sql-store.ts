@@ -155,6 +155,7 @@ export class SqlStore implements Store {
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
   private readonly tokenStates: ReadBatch<TokenState>;
+  private readonly verifications: ReadBatch<Verification | undefined>;
 
   /** Read by the methods' own slices of storage (src/store/index.ts driverOf). */
   constructor(readonly db: SqlDriver) {
@@ -162,9 +163,14 @@ export class SqlStore implements Store {
     this.sql = db;
     this.wrongGuesses = new WrongGuessBatch(db);
     this.tokenStates = new ReadBatch((subjects) => this.readTokenStates(subjects));
-    // Counter hits commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
-    this.counterHits = new CounterHits(db.relaxed);
-    this.auditBatch = new InsertBatch(db, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
+    this.verifications = new ReadBatch((ids) => this.readVerifications(ids));
+    // PostgreSQL: a statement goes at once, and what arrives while it is under way goes in the next. SQLite:
+    // in a transaction of the driver's group commit, which takes what has arrived by the time it runs.
+    const atOnce = (executor: SqlExecutor): Runner => (work) => work(executor);
+    const inGroupCommit: Runner = (work) => db.transaction(work);
+    // Counter hits on PostgreSQL commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
+    this.counterHits = new CounterHits(db.dialect === 'postgres' ? atOnce(db.relaxed) : inGroupCommit);
+    this.auditBatch = new InsertBatch(db.dialect === 'postgres' ? atOnce(db) : inGroupCommit, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
 
   async migrate(): Promise<void> {
@@ -290,9 +296,17 @@ export class SqlStore implements Store {
 
   // verifications
 
-  async findVerification(id: string): Promise<Verification | undefined> {
-    const row = await this.db.get<VerificationRow>(`SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id = ?`, [id]);
-    return row && toVerification(row);
+  findVerification(id: string): Promise<Verification | undefined> {
+    // Reads of verifications that arrive together (polls) go in one statement.
+    return this.verifications.read(id);
+  }
+
+  private async readVerifications(ids: readonly string[]): Promise<ReadonlyMap<string, Verification | undefined>> {
+    const input = ids.map(() => '(CAST(? AS TEXT))').join(', ');
+    const rows = await this.db.all<VerificationRow>(`WITH q (id) AS (VALUES ${input}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`, ids);
+    const found = new Map<string, Verification | undefined>(ids.map((id) => [id, undefined]));
+    for (const row of rows) found.set(row.id, toVerification(row));
+    return found;
   }
 
   async startTokenVerification(v: NewTokenVerification, resendCutoff: number): Promise<{ requestId: string; created: boolean }> {
@@ -331,16 +345,14 @@ export class SqlStore implements Store {
     });
   }
 
-  async tokenState(subject: string): Promise<TokenState> {
-    // PostgreSQL: reads of several subjects that arrive together go in one statement (one round trip).
-    if (this.db.dialect === 'postgres') return this.tokenStates.read(subject);
-    const row = await this.db.get<TokenStateRow>(`${TOKEN_STATE_SELECT} FROM (SELECT CAST(? AS TEXT) AS subject) q ${TOKEN_STATE_JOINS}`, [subject]);
-    return toTokenState(row);
+  tokenState(subject: string): Promise<TokenState> {
+    // Reads of subjects that arrive together go in one statement (one round trip on PostgreSQL).
+    return this.tokenStates.read(subject);
   }
 
   private async readTokenStates(subjects: readonly string[]): Promise<ReadonlyMap<string, TokenState>> {
     const input = subjects.map(() => '(CAST(? AS TEXT))').join(', ');
-    const rows = await this.db.all<TokenStateRow>(`${TOKEN_STATE_SELECT} FROM (VALUES ${input}) AS q (subject) ${TOKEN_STATE_JOINS}`, subjects);
+    const rows = await this.db.all<TokenStateRow>(`WITH q (subject) AS (VALUES ${input}) ${TOKEN_STATE_SELECT} FROM q ${TOKEN_STATE_JOINS}`, subjects);
     return new Map(rows.map((row) => [row.q_subject, toTokenState(row)]));
   }
 
@@ -554,11 +566,9 @@ export class SqlStore implements Store {
   }
 
   hitCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    // On PostgreSQL a busy counter (one client's failed checks) is one row every request updates, each
-    // holding its lock until its commit: hits that arrive while one is under way go in the next, together.
-    if (this.db.dialect === 'postgres') return this.counterHits.hit(key, windowMs, now);
-    // On SQLite a transaction joins the driver's group commit instead of committing on its own.
-    return this.db.transaction((tx) => addToCounter(tx, key, windowMs, now, 1));
+    // A busy counter (one client's failed checks) is one row that every request updates: hits that arrive
+    // together are added by one upsert (PostgreSQL: while one is under way; SQLite: in one group commit).
+    return this.counterHits.hit(key, windowMs, now);
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
@@ -629,11 +639,8 @@ export class SqlStore implements Store {
   // audit trail
 
   appendAudit(e: AuditEvent): Promise<void> {
-    const params = [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
-    // On SQLite a transaction joins the driver's group commit; on PostgreSQL events that arrive while an
-    // insert is under way are written together by the next one (one round trip and one commit for many).
-    if (this.db.dialect === 'sqlite') return this.db.transaction((tx) => tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, params)).then(() => undefined);
-    return this.auditBatch.add(params);
+    // Events that arrive together are one multi-row insert (PostgreSQL: while one is under way; SQLite: in one group commit).
+    return this.auditBatch.add([e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId]);
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
@@ -680,47 +687,53 @@ async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now:
   return { count: Number(row?.count ?? hits), resetAt: Number(row?.window_started_at ?? now) + windowMs };
 }
 
+/** Runs a statement's work: at once on PostgreSQL, in a transaction of the group commit on SQLite. */
+type Runner = <T>(work: (db: SqlExecutor) => Promise<T>) => Promise<T>;
+
+interface Hit {
+  readonly now: number;
+  readonly resolve: (r: { count: number; resetAt: number }) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 /**
- * Hits on one counter key, at most one statement under way per key: the hits that arrive meanwhile are
- * added by the next statement in one go, each answered with its own count (as if counted one after the
- * other, at the time of that statement), so every limit reads exactly the counts it would one by one.
+ * Hits on one counter key, at most one statement under way per key: the first goes at once, and the hits
+ * that arrive while it is under way are added by the next in one go, each answered with its own count (as
+ * if counted one after the other, at the time of that statement), so every limit reads exactly the
+ * counts it would one by one.
  */
 class CounterHits {
-  private readonly keys = new Map<string, Array<{ windowMs: number; now: number; resolve: (r: { count: number; resetAt: number }) => void; reject: (err: unknown) => void }>>();
+  /** Per key and window: hits waiting for the next statement, present while one is pending or under way. */
+  private readonly keys = new Map<string, Hit[]>();
 
-  constructor(private readonly db: SqlExecutor) {}
+  constructor(private readonly run: Runner) {}
 
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     return new Promise((resolve, reject) => {
-      const waiting = this.keys.get(key);
+      const id = `${windowMs}|${key}`;
+      const waiting = this.keys.get(id);
       if (waiting) {
-        waiting.push({ windowMs, now, resolve, reject });
+        waiting.push({ now, resolve, reject });
         return;
       }
-      this.keys.set(key, [{ windowMs, now, resolve, reject }]);
-      void this.flush(key);
+      this.keys.set(id, [{ now, resolve, reject }]);
+      void this.flush(id, key, windowMs);
     });
   }
 
-  private async flush(key: string): Promise<void> {
-    const waiting = this.keys.get(key)!;
+  private async flush(id: string, key: string, windowMs: number): Promise<void> {
+    const waiting = this.keys.get(id)!;
     while (waiting.length > 0) {
-      // Hits with the same window length go together (one key has one in practice).
-      const windowMs = waiting[0]!.windowMs;
-      const batch: typeof waiting = [];
-      for (let i = 0; i < waiting.length; ) {
-        if (waiting[i]!.windowMs === windowMs) batch.push(...waiting.splice(i, 1));
-        else i++;
-      }
-      const now = Math.max(...batch.map((h) => h.now));
+      const batch = waiting.splice(0);
       try {
-        const { count, resetAt } = await addToCounter(this.db, key, windowMs, now, batch.length);
+        const now = Math.max(...batch.map((h) => h.now));
+        const { count, resetAt } = await this.run((db) => addToCounter(db, key, windowMs, now, batch.length));
         batch.forEach((h, i) => h.resolve({ count: count - batch.length + 1 + i, resetAt }));
       } catch (err) {
         for (const h of batch) h.reject(err);
       }
     }
-    this.keys.delete(key);
+    this.keys.delete(id);
   }
 }
 
@@ -728,16 +741,16 @@ class CounterHits {
 const MAX_INSERT_BATCH = 64;
 
 /**
- * Rows of one table inserted together: the first goes at once; those that arrive while an insert is under
- * way wait for it and go in the next, as one multi-row statement (one round trip, one commit). A row is
- * answered once its statement has committed; a failed statement fails every row it carried.
+ * Rows of one table inserted together, one statement under way at a time: the first goes at once; those
+ * that arrive while it is under way go in the next, as one multi-row statement (one round trip, one
+ * commit). A row is answered once its statement has committed; a failed statement fails every row it carried.
  */
 class InsertBatch {
   private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
   private busy = false;
 
   constructor(
-    private readonly db: SqlExecutor,
+    private readonly run: Runner,
     private readonly insert: string,
     private readonly rowPlaceholders: string,
   ) {}
@@ -754,7 +767,7 @@ class InsertBatch {
     while (this.waiting.length > 0) {
       const rows = this.waiting.splice(0, MAX_INSERT_BATCH);
       try {
-        await this.db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params));
+        await this.run((db) => db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params)));
         for (const row of rows) row.resolve();
       } catch (err) {
         for (const row of rows) row.reject(err);

@@ -377,6 +377,17 @@ describeEachStore('Store contract', (target) => {
     }
   });
 
+  it('findVerification read for many ids at once (one statement): each answer is its own verification, none for an unknown id', async () => {
+    const started = range(1, 70).map((i) => tokenVerification({ subject: `poll-${i}` }));
+    for (const v of started) await start(store, v);
+    const ids = [...started.map((v) => v.id), 'no-such-id', ...started.map((v) => v.id)];
+    const found = await Promise.all(ids.map((id) => store.findVerification(id)));
+    for (const [i, v] of found.entries()) {
+      if (ids[i] === 'no-such-id') assert.equal(v, undefined);
+      else assert.deepEqual([v?.id, v?.subject, v?.status], [ids[i], started.find((s) => s.id === ids[i])!.subject, 'PENDING']);
+    }
+  });
+
   it('recordWrongGuess takes no try for the same guess twice in a row (a client retry)', async () => {
     const v = tokenVerification();
     await start(store, v);
