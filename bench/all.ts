@@ -40,6 +40,8 @@ interface Options {
   readonly profileDir: string | undefined;
   /** More flags for the service processes' node (e.g. --perf-basic-prof, for Linux perf). */
   readonly nodeFlags: readonly string[];
+  /** Settings that differ from the defaults (`--set NAME=VALUE`), to compare a setting's cost; printed with the table. */
+  readonly settings: Readonly<Record<string, string>>;
 }
 
 interface Row {
@@ -61,28 +63,33 @@ interface Row {
   readonly note?: string;
 }
 
-/** A child process whose standard output is kept, line by line, from the last `reset()`. */
+/**
+ * A child process whose standard output is kept from the last `reset()`. Chunks are kept as they arrive
+ * and split into lines only when asked for, as a supervisor appending the output to a file would: the
+ * benchmark shares the cores with the service, and parsing while it measures would tax the rows that log.
+ */
 class Child {
-  private lines: string[] = [];
-  private partial = '';
+  private chunks: Buffer[] = [];
+  private carried = '';
   private stderr = '';
 
   constructor(readonly process: ChildProcess) {
-    process.stdout?.on('data', (chunk: Buffer) => {
-      const text = this.partial + chunk.toString();
-      const parts = text.split('\n');
-      this.partial = parts.pop() ?? '';
-      for (const line of parts) this.lines.push(line);
-    });
+    process.stdout?.on('data', (chunk: Buffer) => this.chunks.push(chunk));
     process.stderr?.on('data', (chunk: Buffer) => { this.stderr = (this.stderr + chunk.toString()).slice(-4000); });
   }
 
+  /** Forgets the output so far (a line cut in two by the reset counts after it). */
   reset(): void {
-    this.lines = [];
+    const text = Buffer.concat(this.chunks).toString();
+    this.chunks = [];
+    this.carried = text.slice(text.lastIndexOf('\n') + 1);
   }
 
+  /** The complete lines written since the last `reset()`. */
   output(): readonly string[] {
-    return this.lines;
+    const lines = (this.carried + Buffer.concat(this.chunks).toString()).split('\n');
+    lines.pop();
+    return lines;
   }
 
   errorOutput(): string {
@@ -191,6 +198,7 @@ async function startService(options: Options, dataDir: string, databaseUrl: stri
         MFA_TOKEN_TTL_SECONDS: '86400',
         MFA_RATE_FAILED_CHECKS_PER_CLIENT: '1000000000',
         MFA_RATE_SENDS_PER_CLIENT: '1000000000',
+        ...options.settings,
       }),
     }),
   );
@@ -470,6 +478,13 @@ async function postgresScenario(options: Options, databaseUrl: string, workers: 
 
 const fixed = (value: number | undefined, digits: number): string => (value === undefined ? '-' : value.toFixed(digits));
 
+/** `NAME=VALUE` of `--set`: an MFA_* setting. */
+function setting(text: string): [string, string] {
+  const at = text.indexOf('=');
+  if (at < 1 || !text.startsWith('MFA_')) throw new Error(`--set takes MFA_NAME=VALUE, not ${JSON.stringify(text)}`);
+  return [text.slice(0, at), text.slice(at + 1)];
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     args: process.argv.slice(2),
@@ -481,6 +496,7 @@ async function main(): Promise<void> {
       only: { type: 'string' },
       workers: { type: 'string', default: '1,2,4' },
       'node-flags': { type: 'string', default: '' },
+      set: { type: 'string', multiple: true, default: [] },
     },
   });
   const options: Options = {
@@ -489,6 +505,7 @@ async function main(): Promise<void> {
     databaseUrl: values['database-url'] ?? (process.env['BENCH_DATABASE_URL'] || process.env['MFA_TEST_DATABASE_URL'] || undefined),
     profileDir: values.profile,
     nodeFlags: values['node-flags'].split(' ').filter(Boolean),
+    settings: Object.fromEntries(values.set.map(setting)),
   };
   if (options.profileDir) await mkdir(options.profileDir, { recursive: true });
   if (!existsSync(join(ROOT, 'dist/cli/main.js'))) throw new Error('dist/cli/main.js is missing: run `npm run build` first (npm run bench:all does)');
@@ -547,6 +564,8 @@ async function main(): Promise<void> {
   console.log(`node ${environment.node}, ${environment.cpu}, ${environment.cores} cores, 1-min load ${environment.loadAverage1m.before} before / ${environment.loadAverage1m.after} after`);
   console.log(`${options.durationSeconds} s per scenario after ${WARMUP_SECONDS} s warm-up, ${options.connections} connections unless stated; autocannon in a worker thread of the bench process`);
   console.log('TOTP authenticate (goal 5) is not measured: the TOTP method is not built yet.');
+  const changed = Object.entries(options.settings).map(([name, value]) => `${name}=${value}`);
+  if (changed.length > 0) console.log(`NOT the default configuration: ${changed.join(' ')}`);
   if (options.profileDir) console.log(`CPU profiles of the service processes in ${options.profileDir}/: ${(await readdir(options.profileDir)).join(', ')}`);
   if (problems.length > 0) {
     console.log(`\nINVALID RUN (${problems.length} problem(s)):`);
@@ -555,7 +574,7 @@ async function main(): Promise<void> {
   }
   const resultsDir = new URL('./results/', import.meta.url);
   await mkdir(resultsDir, { recursive: true });
-  const report = { benchmark: 'all', date: new Date().toISOString(), valid: problems.length === 0, problems, environment, durationSeconds: options.durationSeconds, connections: options.connections, deliveryShare: shares, results: rows };
+  const report = { benchmark: 'all', date: new Date().toISOString(), valid: problems.length === 0, problems, environment, durationSeconds: options.durationSeconds, connections: options.connections, settings: options.settings, deliveryShare: shares, results: rows };
   await writeFile(new URL('all.json', resultsDir), `${JSON.stringify(report, null, 2)}\n`);
   console.log('results written to bench/results/all.json');
 }

@@ -8,6 +8,7 @@ import type { RandomBytes } from '../core/secrets.js';
 import type { Invitations } from '../services/invitations.js';
 import type { BuiltMethod } from '../methods/method.js';
 import type { OperatorActions } from '../services/operator.js';
+import { LineBatch } from './log-lines.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -46,8 +47,8 @@ export interface AppDeps {
 /** Log fields that may carry secrets. Bodies are never logged; headers are, less these. */
 export const REDACTED_PATHS = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["x-mfa-signature"]', 'err.config', 'err.request'];
 
-/** Log output held before it is written: about a dozen access lines. */
-export const LOG_BUFFER_BYTES = 4096;
+/** Log output held before it is written: a couple of hundred access lines (one write, one wake-up of a pool thread). */
+export const LOG_BUFFER_BYTES = 64 * 1024;
 /** Longest a line waits in that buffer when the service is quiet. */
 export const LOG_FLUSH_MS = 200;
 
@@ -55,15 +56,15 @@ export const LOG_FLUSH_MS = 200;
  * The service's logger: JSON lines, with the fields that may carry secrets redacted. `options` may hold
  * a `stream` to write to (tests); false gives a silent logger. Standard output is written asynchronously
  * (pino's destination with `sync: false`, flushed at exit): a synchronous write per line would hold the
- * event loop for every request's access line. Lines are written LOG_BUFFER_BYTES at a time, or after
- * LOG_FLUSH_MS: each write is handed to a thread of libuv's pool, and one per line cost a busy service
- * a wake-up of that thread for every request.
+ * event loop for every request's access line. Lines are gathered (LineBatch) and written LOG_BUFFER_BYTES
+ * at a time, or after LOG_FLUSH_MS: each write is handed to a thread of libuv's pool, and one per line
+ * cost a busy service a wake-up of that thread for every request.
  */
 export function createLogger(options: false | (Record<string, unknown> & { stream?: DestinationStream })): Logger {
   if (options === false) return pino({ level: 'silent' });
   const { stream, ...rest } = options;
   const settings = { ...rest, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  return pino(settings, stream ?? pino.destination({ dest: 1, sync: false, minLength: LOG_BUFFER_BYTES, periodicFlush: LOG_FLUSH_MS }));
+  return pino(settings, stream ?? new LineBatch(pino.destination({ dest: 1, sync: false }), LOG_BUFFER_BYTES, LOG_FLUSH_MS));
 }
 
 /**
