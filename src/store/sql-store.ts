@@ -302,8 +302,7 @@ export class SqlStore implements Store {
   }
 
   private async readVerifications(ids: readonly string[]): Promise<ReadonlyMap<string, Verification | undefined>> {
-    const input = ids.map(() => '(CAST(? AS TEXT))').join(', ');
-    const rows = await this.db.all<VerificationRow>(`WITH q (id) AS (VALUES ${input}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`, ids);
+    const rows = await this.db.all<VerificationRow>(VERIFICATIONS_BY_ID(ids.length), ids);
     const found = new Map<string, Verification | undefined>(ids.map((id) => [id, undefined]));
     for (const row of rows) found.set(row.id, toVerification(row));
     return found;
@@ -351,8 +350,7 @@ export class SqlStore implements Store {
   }
 
   private async readTokenStates(subjects: readonly string[]): Promise<ReadonlyMap<string, TokenState>> {
-    const input = subjects.map(() => '(CAST(? AS TEXT))').join(', ');
-    const rows = await this.db.all<TokenStateRow>(`WITH q (subject) AS (VALUES ${input}) ${TOKEN_STATE_SELECT} FROM q ${TOKEN_STATE_JOINS}`, subjects);
+    const rows = await this.db.all<TokenStateRow>(TOKEN_STATES_BY_SUBJECT(subjects.length), subjects);
     return new Map(rows.map((row) => [row.q_subject, toTokenState(row)]));
   }
 
@@ -737,6 +735,19 @@ class CounterHits {
   }
 }
 
+/**
+ * Statement text for `n` keys or rows, built once per `n`. Drivers keep prepared statements by their
+ * text: a text built anew for every call must be hashed whole to find its statement again.
+ */
+function textPerCount(build: (n: number) => string): (n: number) => string {
+  const texts: string[] = [];
+  return (n) => (texts[n] ??= build(n));
+}
+
+const keysAsRows = (n: number): string => Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ');
+const VERIFICATIONS_BY_ID = textPerCount((n) => `WITH q (id) AS (VALUES ${keysAsRows(n)}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`);
+const TOKEN_STATES_BY_SUBJECT = textPerCount((n) => `WITH q (subject) AS (VALUES ${keysAsRows(n)}) ${TOKEN_STATE_SELECT} FROM q ${TOKEN_STATE_JOINS}`);
+
 /** Rows one batched insert carries at most. */
 const MAX_INSERT_BATCH = 64;
 
@@ -749,11 +760,15 @@ class InsertBatch {
   private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
   private busy = false;
 
+  private readonly statement: (rows: number) => string;
+
   constructor(
     private readonly run: Runner,
-    private readonly insert: string,
-    private readonly rowPlaceholders: string,
-  ) {}
+    insert: string,
+    rowPlaceholders: string,
+  ) {
+    this.statement = textPerCount((rows) => `${insert} ${Array.from({ length: rows }, () => rowPlaceholders).join(', ')}`);
+  }
 
   add(params: readonly Param[]): Promise<void> {
     return new Promise((resolve, reject) => {
@@ -767,7 +782,7 @@ class InsertBatch {
     while (this.waiting.length > 0) {
       const rows = this.waiting.splice(0, MAX_INSERT_BATCH);
       try {
-        await this.run((db) => db.run(`${this.insert} ${rows.map(() => this.rowPlaceholders).join(', ')}`, rows.flatMap((row) => row.params)));
+        await this.run((db) => db.run(this.statement(rows.length), rows.flatMap((row) => row.params)));
         for (const row of rows) row.resolve();
       } catch (err) {
         for (const row of rows) row.reject(err);
