@@ -73,12 +73,8 @@ export function createLogger(options: false | (Record<string, unknown> & { strea
  * (errors, aborted streams) stay as they are.
  */
 class AccessLog extends LogController {
-  /**
-   * The application's logger (with Fastify's serializers) without redaction, set once the application
-   * exists: redacting costs a few µs a line, and the access line holds no header (the `req` serializer
-   * writes method, URL, host, remote address and port).
-   */
-  access: FastifyBaseLogger | undefined;
+  /** Set once the application exists. */
+  access: AccessLines | undefined;
 
   override incomingRequest(): void {}
 
@@ -87,7 +83,39 @@ class AccessLog extends LogController {
       reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
       return;
     }
-    (this.access ?? reply.log).info({ reqId: request.id, req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    this.access?.write(request, reply);
+  }
+}
+
+/**
+ * The access line, written as pino writes it (level, time, the logger's bindings, then the fields in
+ * order, Fastify's `req` and `res` serializers' fields) but built directly: pino's generic path (walk the
+ * object, apply serializers and redaction, stringify each value) cost about 2 µs of a 40 µs request.
+ * It holds no header, so there is nothing to redact. pino's symbols are its documented hooks for this.
+ */
+class AccessLines {
+  private readonly stream: DestinationStream;
+  private readonly bindings: string;
+
+  constructor(private readonly logger: Logger) {
+    const internals = logger as unknown as Record<symbol, unknown>;
+    this.stream = internals[pino.symbols.streamSym] as DestinationStream;
+    this.bindings = internals[pino.symbols.chindingsSym] as string;
+  }
+
+  write(request: FastifyRequest, reply: FastifyReply): void {
+    if (!this.logger.isLevelEnabled('info')) return;
+    const req = {
+      method: request.method,
+      url: request.url,
+      version: request.headers['accept-version'],
+      host: request.host,
+      remoteAddress: request.ip,
+      remotePort: request.socket?.remotePort,
+    };
+    this.stream.write(
+      `{"level":30,"time":${Date.now()}${this.bindings},"reqId":${JSON.stringify(request.id)},"req":${JSON.stringify(req)},"res":{"statusCode":${reply.statusCode}},"responseTime":${reply.elapsedTime},"msg":"request completed"}\n`,
+    );
   }
 }
 
@@ -113,8 +141,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
   });
 
-  // pino's child options take `redact` (an empty list: none); Fastify's types do not list it.
-  accessLog.access = app.log.child({}, { redact: [] } as Record<string, unknown>);
+  accessLog.access = new AccessLines(app.log as unknown as Logger);
   app.setErrorHandler(handleError);
   // No response is ever to be sniffed into another type (a JSON error echoing input read as HTML).
   app.addHook('onSend', (_request, reply, payload, done) => {

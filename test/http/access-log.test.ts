@@ -66,4 +66,41 @@ describe('the access log at the default level', () => {
     }
     assert.equal(new Set(logged.map((l) => l.reqId)).size, 3);
   });
+
+  it("writes the line as pino would: pino's fields first, then the request's, in order, as valid JSON", async () => {
+    written.length = 0;
+    const weird = '/no/such/route?q=%22quote%22&x="\\\u00e9';
+    assert.equal((await fetch(`${baseUrl}${weird}`, { headers: { 'accept-version': '2' } })).status, 404);
+    const [line] = written.join('').split('\n').filter(Boolean).map((text) => JSON.parse(text) as Record<string, unknown>);
+    assert.ok(line);
+    assert.deepEqual(Object.keys(line), ['level', 'time', 'pid', 'hostname', 'reqId', 'req', 'res', 'responseTime', 'msg']);
+    assert.equal(line['pid'], process.pid);
+    assert.equal(typeof line['time'], 'number');
+    const req = line['req'] as Record<string, unknown>;
+    assert.deepEqual(Object.keys(req), ['method', 'url', 'version', 'host', 'remoteAddress', 'remotePort']);
+    assert.equal(req['url'], new URL(`${baseUrl}${weird}`).pathname + new URL(`${baseUrl}${weird}`).search);
+    assert.equal(req['version'], '2');
+    assert.equal(req['host'], new URL(baseUrl).host);
+    assert.equal(req['remoteAddress'], '127.0.0.1');
+    assert.equal(typeof req['remotePort'], 'number');
+    assert.deepEqual(line['res'], { statusCode: 404 });
+  });
+});
+
+describe('the access log above the info level', () => {
+  it('writes no access line at MFA_LOG_LEVEL=warn', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'mfa-access-log-warn-'));
+    const written: string[] = [];
+    const config = loadConfig({ MFA_DATA_DIR: dataDir, MFA_PORT: '0', MFA_SECRET: '6a'.repeat(32), MFA_PUBLIC_URL: 'http://127.0.0.1', MFA_LOG_LEVEL: 'warn' });
+    const runtime = await createRuntime(config, { logger: { level: config.logLevel, stream: { write: (line: string) => void written.push(line) } } });
+    try {
+      const baseUrl = await runtime.app.listen({ host: '127.0.0.1', port: 0 });
+      assert.equal((await fetch(`${baseUrl}/health/ready`)).status, 200);
+      assert.equal((await fetch(`${baseUrl}/no/such/route`)).status, 404);
+      assert.equal(written.filter((line) => line.includes('request completed')).length, 0, written.join(''));
+    } finally {
+      await runtime.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });
