@@ -1,5 +1,6 @@
 // Builds the Fastify application from ready-made services; listening is the caller's business.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyReply, type FastifyRequest } from 'fastify';
+import cluster from 'node:cluster';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.js';
 import type { KeyRing } from '../auth/keyring.js';
@@ -8,7 +9,7 @@ import type { RandomBytes } from '../core/secrets.js';
 import type { Invitations } from '../services/invitations.js';
 import type { BuiltMethod } from '../methods/method.js';
 import type { OperatorActions } from '../services/operator.js';
-import { LineBatch } from './log-lines.js';
+import { ATOMIC_WRITE_BYTES, LineBatch } from './log-lines.js';
 import { errorBody, handleClientError, handleError, handleFrameworkError } from './errors.js';
 import type { Metrics } from './metrics.js';
 import { adminRoutes } from './routes/admin.js';
@@ -58,13 +59,20 @@ export const LOG_FLUSH_MS = 200;
  * (pino's destination with `sync: false`, flushed at exit): a synchronous write per line would hold the
  * event loop for every request's access line. Lines are gathered (LineBatch) and written LOG_BUFFER_BYTES
  * at a time, or after LOG_FLUSH_MS: each write is handed to a thread of libuv's pool, and one per line
- * cost a busy service a wake-up of that thread for every request.
+ * cost a busy service a wake-up of that thread for every request. The workers of `serve --workers N`
+ * share one standard output, so theirs are written in pieces a pipe takes whole.
  */
 export function createLogger(options: false | (Record<string, unknown> & { stream?: DestinationStream })): Logger {
   if (options === false) return pino({ level: 'silent' });
   const { stream, ...rest } = options;
   const settings = { ...rest, redact: { paths: REDACTED_PATHS, censor: '[redacted]' } };
-  return pino(settings, stream ?? new LineBatch(pino.destination({ dest: 1, sync: false }), LOG_BUFFER_BYTES, LOG_FLUSH_MS));
+  return pino(settings, stream ?? standardOutput(cluster.isWorker));
+}
+
+function standardOutput(sharedWithOtherProcesses: boolean): DestinationStream {
+  // maxWrite: the destination would otherwise join the pieces again, up to 16 KiB.
+  const destination = pino.destination({ dest: 1, sync: false, ...(sharedWithOtherProcesses ? { maxWrite: ATOMIC_WRITE_BYTES } : {}) });
+  return new LineBatch(destination, { minChars: LOG_BUFFER_BYTES, flushMs: LOG_FLUSH_MS, atomicWrites: sharedWithOtherProcesses });
 }
 
 /**

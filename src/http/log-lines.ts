@@ -9,6 +9,22 @@ export interface LineDestination extends DestinationStream {
   flushSync(): void;
 }
 
+/**
+ * Largest write that a pipe takes whole (POSIX PIPE_BUF on Linux). Processes writing to one pipe (the
+ * workers of `serve --workers N` share the primary's standard output) must keep each write within it:
+ * a larger one can be split when the pipe is full, and another process's line lands inside this one's.
+ */
+export const ATOMIC_WRITE_BYTES = 4096;
+
+export interface LineBatchOptions {
+  /** Lines are handed on once they reach this many characters. */
+  readonly minChars: number;
+  /** Longest a line is held. */
+  readonly flushMs: number;
+  /** Each write at most ATOMIC_WRITE_BYTES, whole lines only (a longer line goes alone). */
+  readonly atomicWrites: boolean;
+}
+
 export class LineBatch implements DestinationStream {
   private lines: string[] = [];
   private chars = 0;
@@ -17,10 +33,9 @@ export class LineBatch implements DestinationStream {
 
   constructor(
     private readonly destination: LineDestination,
-    private readonly minChars: number,
-    flushMs: number,
+    private readonly options: LineBatchOptions,
   ) {
-    this.timer = setInterval(() => this.drain(), flushMs).unref();
+    this.timer = setInterval(() => this.drain(), options.flushMs).unref();
     // Before the destination's own exit handler, which then writes out everything it holds.
     process.prependListener('exit', this.drainAtExit);
   }
@@ -28,16 +43,32 @@ export class LineBatch implements DestinationStream {
   write(line: string): void {
     this.lines.push(line);
     this.chars += line.length;
-    if (this.chars >= this.minChars) this.drain();
+    if (this.chars >= this.options.minChars) this.drain();
   }
 
   /** Hands what is held to the destination, which writes it without waiting. */
   drain(): void {
     if (this.lines.length === 0) return;
-    const text = this.lines.length === 1 ? this.lines[0]! : this.lines.join('');
+    const lines = this.lines;
     this.lines = [];
     this.chars = 0;
-    this.destination.write(text);
+    if (!this.options.atomicWrites) {
+      this.destination.write(lines.length === 1 ? lines[0]! : lines.join(''));
+      return;
+    }
+    let chunk: string[] = [];
+    let bytes = 0;
+    for (const line of lines) {
+      const size = Buffer.byteLength(line);
+      if (bytes + size > ATOMIC_WRITE_BYTES && chunk.length > 0) {
+        this.destination.write(chunk.join(''));
+        chunk = [];
+        bytes = 0;
+      }
+      chunk.push(line);
+      bytes += size;
+    }
+    this.destination.write(chunk.join(''));
   }
 
   /** Writes everything out before returning (pino's `logger.flush`, and at exit). */
