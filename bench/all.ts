@@ -11,12 +11,13 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { URI as OtpauthUri } from 'otpauth';
 import pg from 'pg';
 import { createClient } from '../src/auth/clients.js';
 import { ALL_SCOPES } from '../src/auth/scopes.js';
 import { generateId } from '../src/core/secrets.js';
 import { readOutbox } from '../src/delivery/outbox.js';
-import { openStore } from '../src/store/index.js';
+import { driverOf, openStore } from '../src/store/index.js';
 import type { Store } from '../src/core/ports.js';
 import { clientToken, DELIVERY_TYPE, formatTable, freePort, LoadGenerator, positive, postJson, round2, scratchSpace, sleep, USER_ALIAS } from './common.js';
 import type { BodySpec, LoadJob, LoadResult } from './load-worker.js';
@@ -29,6 +30,8 @@ const SEND_ALIASES = 60_000;
 /** Identities the PostgreSQL authenticate load is spread over, each with one sent token. */
 const SPREAD_ALIASES = 5_000;
 const FIXED_RATE = 1_000;
+/** The identity the TOTP scenario enrols an authenticator app for (apart from the token one's, so the lockouts stay apart). */
+const TOTP_ALIAS = 'bench.totp';
 const PGBENCH_DATABASE = 'bench_pgbench';
 const PGBENCH_CLIENTS = 16;
 
@@ -198,6 +201,9 @@ async function startService(options: Options, dataDir: string, databaseUrl: stri
         MFA_TOKEN_TTL_SECONDS: '86400',
         MFA_RATE_FAILED_CHECKS_PER_CLIENT: '1000000000',
         MFA_RATE_SENDS_PER_CLIENT: '1000000000',
+        // The same for TOTP: wrong codes never reach a lockout, and their count is not restarted by a window's end.
+        MFA_TOTP_MAX_FAILURES: '1000000000',
+        MFA_TOTP_FAILURE_WINDOW_SECONDS: '86400',
         ...options.settings,
       }),
     }),
@@ -303,16 +309,43 @@ function row(scenario: string, store: Row['store'], processes: number, m: Measur
   };
 }
 
-/** The SQLite service in one process: authenticate and poll against the bare route, the fixed rate, sends. */
-async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, only: string | undefined): Promise<void> {
-  const runs = (scenario: string): boolean => only === undefined || only === 'sqlite' || only === `sqlite-${scenario}`;
+/**
+ * Enrols an authenticator app for TOTP_ALIAS through the API (enrol, then confirm with the code of the
+ * current step, computed from the answered secret). Returns every code that would be right in the steps a
+ * scenario of `durationSeconds` can reach (its warm-up and a margin included), which the load leaves out,
+ * and a reader of the identity's count of wrong TOTP codes.
+ */
+async function enrolTotp(service: Service, durationSeconds: number): Promise<{ codes: string[]; failures: () => Promise<number> }> {
+  const enrolment = (await postJson(`${service.baseUrl}/v3/mfa/totp/enrol`, service.accessToken, { userAlias: TOTP_ALIAS })) as { totpUrl: string };
+  const app = OtpauthUri.parse(enrolment.totpUrl);
+  if (!('period' in app)) throw new Error('the enrolment did not answer a TOTP key URI');
+  const confirmed = (await postJson(`${service.baseUrl}/v3/mfa/totp/confirm`, service.accessToken, { userAlias: TOTP_ALIAS, totpCode: app.generate() })) as { mfaVerified: boolean };
+  if (!confirmed.mfaVerified) throw new Error('the TOTP enrolment was not confirmed');
+  // The service accepts one step either side by default; two either side of the whole run are left out.
+  const periodMs = app.period * 1000;
+  const codes: string[] = [];
+  const end = Date.now() + (WARMUP_SECONDS + durationSeconds + 60) * 1000;
+  for (let at = Date.now() - 2 * periodMs; at <= end + 2 * periodMs; at += periodMs) codes.push(app.generate({ timestamp: at }));
+  const db = driverOf(service.store);
+  const failures = async (): Promise<number> =>
+    Number((await db.get<{ failures: number }>("SELECT failures FROM lockouts WHERE subject = ? AND method = 'totp'", [TOTP_ALIAS]))?.failures ?? 0);
+  return { codes, failures };
+}
+
+/** The SQLite service in one process: authenticate and poll against the bare route, TOTP against token authenticate, the fixed rate, sends. */
+async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, only: readonly string[] | undefined): Promise<void> {
+  const runs = (scenario: string): boolean => only === undefined || only.includes('sqlite') || only.includes(`sqlite-${scenario}`);
   const { dataDir, cleanups } = await scratchSpace(undefined);
   try {
     const bare = await startBare();
     cleanups.unshift(() => bare.child.stop());
     const service = await startService(options, dataDir, undefined, undefined, 'sqlite');
     cleanups.unshift(() => stopService(service));
-    await service.store.upsertIdentities([{ alias: USER_ALIAS, status: 'active', attributes: { email: 'bench.user@example.com' } }], () => generateId((n) => randomBytes(n)), Date.now());
+    await service.store.upsertIdentities(
+      [USER_ALIAS, TOTP_ALIAS].map((alias) => ({ alias, status: 'active' as const, attributes: { email: `${alias}@example.com` } })),
+      () => generateId((n) => randomBytes(n)),
+      Date.now(),
+    );
     const sent = (await postJson(`${service.baseUrl}/v3/mfa/token/send`, service.accessToken, { userAlias: USER_ALIAS, deliveryType: DELIVERY_TYPE })) as { requestId: string };
     const realToken = /\b(\d{6})\b/.exec((await readOutbox(dataDir)).at(-1)?.body ?? '')?.[1];
     if (!realToken) throw new Error('the sent token is not in the outbox');
@@ -331,10 +364,21 @@ async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[
     rows.push(row('bare Fastify route (own process)', '-', 1, bareRun, undefined));
 
     let before = 0;
+    let tokenAuthenticate: { rate: number; name: string } | undefined;
     if (runs('authenticate')) {
       const auth = await measure(load, service.child, 'authenticate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate')), options, problems, async () => void (before = await attempts()));
       await checkTries('authenticate', before, auth.result);
       rows.push(row('token authenticate (wrong token)', 'sqlite', 1, auth, bareRef, 'goal >= 0.5'));
+      tokenAuthenticate = { rate: auth.result.requestsPerSecond, name: 'token authenticate' };
+    }
+
+    if (runs('totp')) {
+      const { codes, failures } = await enrolTotp(service, options.durationSeconds);
+      const totpJob = job(`${service.baseUrl}/v3/mfa/totp/authenticate`, { kind: 'totp-guesses', sequence: 'totp', excluded: codes, userAlias: TOTP_ALIAS }, { expectInBody: '"status":"FAILED"' });
+      const totp = await measure(load, service.child, 'totp authenticate', totpJob, options, problems, async () => void (before = await failures()));
+      const counted = (await failures()) - before;
+      if (counted < totp.result.count2xx) problems.push(`totp authenticate: ${totp.result.count2xx} answers but only ${counted} failures counted`);
+      rows.push(row('TOTP authenticate (wrong code)', 'sqlite', 1, totp, tokenAuthenticate, 'goal >= 0.9'));
     }
 
     if (runs('poll')) {
@@ -516,9 +560,11 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const problems: string[] = [];
   const shares: Record<string, number> = {};
+  // --only takes a comma-separated list, e.g. sqlite-authenticate,sqlite-totp.
+  const only = values.only?.split(',').filter(Boolean);
   try {
-    if (values.only !== 'postgres') await sqliteScenarios(options, load, rows, problems, shares, values.only);
-    if (options.databaseUrl && (values.only === undefined || values.only === 'postgres')) {
+    if (only === undefined || only.some((o) => o.startsWith('sqlite'))) await sqliteScenarios(options, load, rows, problems, shares, only);
+    if (options.databaseUrl && (only === undefined || only.includes('postgres'))) {
       const tps = await runPgbench(options.databaseUrl, options.durationSeconds);
       const pgbenchRef = { rate: tps, name: 'pgbench -N' };
       rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, cpuUsPerRequest: undefined, non2xx: 0, errors: 0 });
@@ -563,7 +609,6 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`node ${environment.node}, ${environment.cpu}, ${environment.cores} cores, 1-min load ${environment.loadAverage1m.before} before / ${environment.loadAverage1m.after} after`);
   console.log(`${options.durationSeconds} s per scenario after ${WARMUP_SECONDS} s warm-up, ${options.connections} connections unless stated; autocannon in a worker thread of the bench process`);
-  console.log('TOTP authenticate (goal 5) is not measured: the TOTP method is not built yet.');
   const changed = Object.entries(options.settings).map(([name, value]) => `${name}=${value}`);
   if (changed.length > 0) console.log(`NOT the default configuration: ${changed.join(' ')}`);
   if (options.profileDir) console.log(`CPU profiles of the service processes in ${options.profileDir}/: ${(await readdir(options.profileDir)).join(', ')}`);

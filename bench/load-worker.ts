@@ -16,6 +16,11 @@ export type BodySpec =
    */
   | { readonly kind: 'guesses'; readonly sequence: string; readonly excluded: string; readonly userAlias: string; readonly deliveryType: string }
   /**
+   * A TOTP-authenticate body `{userAlias, totpCode}` whose code is the next of a shuffled sequence of every
+   * 6-digit code but `excluded` (the codes right for the steps the run can reach), so that no request wins.
+   */
+  | { readonly kind: 'totp-guesses'; readonly sequence: string; readonly excluded: readonly string[]; readonly userAlias: string }
+  /**
    * Wrong guesses spread over many identities, `${aliasPrefix}0` to `${aliasPrefix}${count - 1}` in turn, each
    * a random 6-digit code other than that identity's real one (`excluded[i]`).
    */
@@ -62,11 +67,11 @@ class GuessSequence {
   issued = 0;
   repeated = false;
 
-  constructor(excluded: string) {
-    const skip = Number(excluded);
-    this.codes = new Int32Array(TOKEN_SPACE - 1);
+  constructor(excluded: readonly string[]) {
+    const skip = new Set(excluded.map(Number));
+    this.codes = new Int32Array(TOKEN_SPACE - skip.size);
     let at = 0;
-    for (let code = 0; code < TOKEN_SPACE; code++) if (code !== skip) this.codes[at++] = code;
+    for (let code = 0; code < TOKEN_SPACE; code++) if (!skip.has(code)) this.codes[at++] = code;
     // Fisher-Yates; the order only has to look random to the server, not resist an attacker.
     for (let i = this.codes.length - 1; i > 0; i--) {
       const j = Math.floor(Math.random() * (i + 1));
@@ -126,10 +131,14 @@ function bodyMaker(spec: BodySpec): { make: () => string; sequence?: { issued: n
   }
   let sequence = sequences.get(spec.sequence);
   if (!sequence) {
-    sequence = new GuessSequence(spec.excluded);
+    sequence = new GuessSequence(spec.kind === 'totp-guesses' ? spec.excluded : [spec.excluded]);
     sequences.set(spec.sequence, sequence);
   }
   const guesses = sequence;
+  if (spec.kind === 'totp-guesses') {
+    const { userAlias } = spec;
+    return { make: () => JSON.stringify({ userAlias, totpCode: guesses.take() }), sequence };
+  }
   const { userAlias, deliveryType } = spec;
   return { make: () => JSON.stringify({ token: guesses.take(), userAlias, deliveryType }), sequence };
 }
