@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { Secret, TOTP, URI } from 'otpauth';
+import { HOTP, Secret, TOTP, URI } from 'otpauth';
 import { codeAt, matchCode, otpauthUri, secretFromBase32, secretToBase32, timeStep, type TotpAlgorithm, type TotpParameters } from '../../src/methods/totp/core.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/rfc6238_totp_vectors.json', import.meta.url), 'utf8')) as {
@@ -39,6 +39,20 @@ describe('RFC 6238 Appendix B', () => {
     for (const vector of rfc.vectors.filter((v) => v.mode !== 'SHA1')) {
       const parameters: TotpParameters = { algorithm: vector.mode, digits: 8, periodSeconds: 30 };
       assert.notEqual(codeAt(short, parameters, timeStep(vector.unixTime * 1000, 30)), vector.totp);
+    }
+  });
+});
+
+describe('the code of a step', () => {
+  it('is what an app computes (otpauth as the reference) for every algorithm, both lengths, and steps past 2^32', () => {
+    const secret = Buffer.from('a 20-byte test seed!', 'utf8');
+    for (const algorithm of ['SHA1', 'SHA256', 'SHA512'] as const) {
+      for (const digits of [6, 8] as const) {
+        for (const step of [0, 1, 56_666_666, 0xffff_ffff, 0x1_0000_0000, 0x1_2345_6789]) {
+          const expected = HOTP.generate({ secret: Secret.fromHex(secret.toString('hex')), algorithm, digits, counter: step });
+          assert.equal(codeAt(secret, { algorithm, digits, periodSeconds: 30 }, step), expected, `${algorithm}, ${digits} digits, step ${step}`);
+        }
+      }
     }
   });
 });

@@ -50,6 +50,29 @@ describeEachStore('TOTP registrations', (target) => {
     assert.deepEqual(await totp.find('erin'), { identityId, active: null, pending: null });
   });
 
+  it("a check's read: the registration as find reads it, and the alias's TOTP lockout, known alias or not", async () => {
+    const policy = { windowMs: 60_000, maxFailures: 1, lockoutMs: 60_000 };
+    const { identityId, activeId } = await registered('gina');
+    assert.deepEqual(await totp.findForCheck('gina'), { found: await totp.find('gina'), lockedUntil: 0 });
+    assert.equal((await totp.findForCheck('gina')).found?.active?.id, activeId);
+    // A lockout of another method is not this one's.
+    await store.recordFailure('gina', 'kba', policy, T0);
+    assert.equal((await totp.findForCheck('gina')).lockedUntil, 0);
+    await store.recordFailure('gina', 'totp', policy, T0);
+    const locked = await store.lockedUntil('gina', 'totp');
+    assert.ok(locked > T0);
+    assert.deepEqual(await totp.findForCheck('gina'), { found: { identityId, active: (await totp.find('gina'))!.active, pending: null }, lockedUntil: locked });
+    // Lockouts are kept by alias: an unknown or disabled alias reads its own, as Store.lockedUntil does.
+    await person('hana', 'disabled');
+    for (const alias of ['nobody-here', 'hana']) {
+      assert.deepEqual(await totp.findForCheck(alias), { found: undefined, lockedUntil: 0 });
+      await store.recordFailure(alias, 'totp', policy, T0);
+      assert.deepEqual(await totp.findForCheck(alias), { found: undefined, lockedUntil: await store.lockedUntil(alias, 'totp') });
+      assert.ok((await totp.findForCheck(alias)).lockedUntil > T0);
+    }
+    assert.deepEqual(await totp.findForCheck('erin-unknown'), { found: undefined, lockedUntil: 0 });
+  });
+
   it('a pending registration becomes active with its confirming step; the pending part is then gone', async () => {
     const identityId = await person('alice');
     await totp.putPending(identityId, { id: 'enrol-a', sealedSecret: 'sealed-a', replaces: null, expiresAt: T0 + TTL_MS }, T0);

@@ -1,7 +1,9 @@
 // The pure rules of authenticator apps (RFC 6238): which time step a code belongs to, within the window
 // and after the last accepted step, and the otpauth:// URI an app reads. No I/O; time and secrets come in
-// as values. The HMAC and truncation arithmetic is otpauth's.
-import { HOTP, Secret, TOTP } from 'otpauth';
+// as values. The code of a step is RFC 4226's HMAC and dynamic truncation over node:crypto (a check
+// computes one per step of the window); base32 and the URI are otpauth's.
+import { createHmac } from 'node:crypto';
+import { Secret, TOTP } from 'otpauth';
 import { constantTimeEqual } from '../../core/secrets.js';
 
 export const TOTP_ALGORITHMS = ['SHA1', 'SHA256', 'SHA512'] as const;
@@ -25,9 +27,21 @@ export function timeStep(nowMs: number, periodSeconds: number): number {
   return Math.floor(nowMs / 1000 / periodSeconds);
 }
 
-/** The code of one time step. */
+/** node:crypto's names of the algorithms. */
+const HMAC_NAMES: Record<TotpAlgorithm, string> = { SHA1: 'sha1', SHA256: 'sha256', SHA512: 'sha512' };
+
+/**
+ * The code of one time step (RFC 4226 section 5.3, the step as the counter): the HMAC of the step as 8
+ * bytes big-endian; 31 bits read at the offset its last nibble names; their last `digits` decimal digits.
+ */
 export function codeAt(secret: Uint8Array, parameters: TotpParameters, step: number): string {
-  return HOTP.generate({ secret: toSecret(secret), algorithm: parameters.algorithm, digits: parameters.digits, counter: step });
+  const counter = Buffer.alloc(8);
+  counter.writeUInt32BE(Math.floor(step / 0x1_0000_0000), 0);
+  counter.writeUInt32BE(step >>> 0, 4);
+  const mac = createHmac(HMAC_NAMES[parameters.algorithm], secret).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const truncated = mac.readUInt32BE(offset) & 0x7fff_ffff;
+  return String(truncated % 10 ** parameters.digits).padStart(parameters.digits, '0');
 }
 
 export interface CodeCheck {

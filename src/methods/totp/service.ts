@@ -132,7 +132,7 @@ export class TotpService {
   async authenticate(clientId: string, alias: string, code: string): Promise<TotpCheck> {
     const { store, registrations, clock, settings } = this.deps;
     const now = clock.now();
-    const [found, lockedUntil] = await Promise.all([registrations.find(alias), store.lockedUntil(alias, 'totp')]);
+    const { found, lockedUntil } = await registrations.findForCheck(alias);
     const decide = (status: VerificationStatus, error: string | null) => this.decided(clientId, alias, status, error);
     if (lockedUntil > now) return decide('LOCKOUT', ERROR_TOTP_LOCKED);
     const active = found?.active;

@@ -30,6 +30,11 @@ export interface IdentityRegistration {
 export interface TotpStore {
   /** The active identity with this alias and its registrations; undefined for an unknown or disabled alias. */
   find(alias: string): Promise<IdentityRegistration | undefined>;
+  /**
+   * What a check needs, in one statement: the registration as `find` reads it, and when the alias's TOTP
+   * lockout ends (0 when none), read for any alias, known or not, as the lockout store keeps it.
+   */
+  findForCheck(alias: string): Promise<{ readonly found: IdentityRegistration | undefined; readonly lockedUntil: number }>;
   /** Writes the identity's pending registration, replacing an earlier pending one; the active one stays. */
   putPending(identityId: string, pending: PendingRegistration, now: number): Promise<void>;
   /**
@@ -45,7 +50,7 @@ export interface TotpStore {
 }
 
 interface RegistrationRow {
-  identity_id: string;
+  identity_id: string | null;
   active_id: string | null;
   sealed_secret: string | null;
   confirmed_at: number | null;
@@ -56,30 +61,35 @@ interface RegistrationRow {
   pending_expires_at: number | null;
 }
 
+const REGISTRATION_COLUMNS = `i.id AS identity_id, r.active_id, r.sealed_secret, r.confirmed_at, r.last_step,
+  r.pending_id, r.pending_sealed_secret, r.pending_replaces, r.pending_expires_at`;
+
 export class SqlTotpStore implements TotpStore {
   constructor(private readonly db: SqlExecutor) {}
 
   async find(alias: string): Promise<IdentityRegistration | undefined> {
     // One statement whether or not the alias exists or has a registration.
     const row = await this.db.get<RegistrationRow>(
-      `SELECT i.id AS identity_id, r.active_id, r.sealed_secret, r.confirmed_at, r.last_step,
-              r.pending_id, r.pending_sealed_secret, r.pending_replaces, r.pending_expires_at
+      `SELECT ${REGISTRATION_COLUMNS}
        FROM identities i LEFT JOIN totp_registrations r ON r.identity_id = i.id
        WHERE i.alias = ? AND i.status = 'active'`,
       [alias],
     );
-    if (!row) return undefined;
-    return {
-      identityId: row.identity_id,
-      active:
-        row.active_id !== null && row.sealed_secret !== null
-          ? { id: row.active_id, sealedSecret: row.sealed_secret, confirmedAt: Number(row.confirmed_at), lastStep: Number(row.last_step) }
-          : null,
-      pending:
-        row.pending_id !== null && row.pending_sealed_secret !== null
-          ? { id: row.pending_id, sealedSecret: row.pending_sealed_secret, replaces: row.pending_replaces, expiresAt: Number(row.pending_expires_at) }
-          : null,
-    };
+    return row ? toRegistration(row) : undefined;
+  }
+
+  async findForCheck(alias: string): Promise<{ readonly found: IdentityRegistration | undefined; readonly lockedUntil: number }> {
+    // Always one row: the alias, then its identity, registration and lockout where they exist. The
+    // lockout is the one Store.lockedUntil(alias, 'totp') reads (lockouts are kept by alias).
+    const row = await this.db.get<RegistrationRow & { locked_until: number | null }>(
+      `SELECT ${REGISTRATION_COLUMNS}, l.locked_until
+       FROM (SELECT CAST(? AS TEXT) AS alias) q
+       LEFT JOIN identities i ON i.alias = q.alias AND i.status = 'active'
+       LEFT JOIN totp_registrations r ON r.identity_id = i.id
+       LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`,
+      [alias],
+    );
+    return { found: row ? toRegistration(row) : undefined, lockedUntil: Number(row?.locked_until ?? 0) };
   }
 
   async putPending(identityId: string, pending: PendingRegistration, now: number): Promise<void> {
@@ -116,4 +126,20 @@ export class SqlTotpStore implements TotpStore {
     const removed = await this.db.run('DELETE FROM totp_registrations WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
     return removed > 0;
   }
+}
+
+/** A row of the registration columns, or undefined when it has no (active) identity. */
+function toRegistration(row: RegistrationRow): IdentityRegistration | undefined {
+  if (row.identity_id === null) return undefined;
+  return {
+    identityId: row.identity_id,
+    active:
+      row.active_id !== null && row.sealed_secret !== null
+        ? { id: row.active_id, sealedSecret: row.sealed_secret, confirmedAt: Number(row.confirmed_at), lastStep: Number(row.last_step) }
+        : null,
+    pending:
+      row.pending_id !== null && row.pending_sealed_secret !== null
+        ? { id: row.pending_id, sealedSecret: row.pending_sealed_secret, replaces: row.pending_replaces, expiresAt: Number(row.pending_expires_at) }
+        : null,
+  };
 }
