@@ -54,8 +54,12 @@ export class VerificationLifecycle {
   async decide(d: Decision): Promise<string> {
     const { store, clock, randomBytes } = this.deps;
     const id = generateId(randomBytes);
-    await store.recordVerification(decidedVerification({ id, method: this.method, ...d, now: clock.now() }));
-    await this.deps.audit?.record({ method: this.method, operation: d.operation, alias: d.subject, clientId: d.clientId, outcome: auditOutcome(d.status), reason: d.error, requestId: id });
+    // Both at once: on SQLite they go in the same group commit, on PostgreSQL in parallel round trips. A
+    // failure of either still fails the request.
+    await Promise.all([
+      store.recordVerification(decidedVerification({ id, method: this.method, ...d, now: clock.now() })),
+      this.deps.audit?.record({ method: this.method, operation: d.operation, alias: d.subject, clientId: d.clientId, outcome: auditOutcome(d.status), reason: d.error, requestId: id }),
+    ]);
     return id;
   }
 

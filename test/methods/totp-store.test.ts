@@ -71,6 +71,11 @@ describeEachStore('TOTP registrations', (target) => {
       assert.ok((await totp.findForCheck(alias)).lockedUntil > T0);
     }
     assert.deepEqual(await totp.findForCheck('erin-unknown'), { found: undefined, lockedUntil: 0 });
+    // Asked together (one statement), each alias gets its own answer, as when asked alone.
+    const aliases = ['gina', 'nobody-here', 'hana', 'erin-unknown', 'gina'];
+    const alone: unknown[] = [];
+    for (const alias of aliases) alone.push(await totp.findForCheck(alias));
+    assert.deepEqual(await Promise.all(aliases.map((alias) => totp.findForCheck(alias))), alone);
   });
 
   it('a pending registration becomes active with its confirming step; the pending part is then gone', async () => {

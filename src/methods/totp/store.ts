@@ -3,6 +3,7 @@
 // statement, so the rules hold across requests and processes: a step is accepted once, a pending
 // registration is activated once, and only over the registration its enrolment was checked against.
 import type { SqlExecutor } from '../../store/driver.js';
+import { ReadBatch } from '../../store/read-batch.js';
 
 export interface ActiveRegistration {
   /** The request id of the enrolment that made it. */
@@ -34,7 +35,7 @@ export interface TotpStore {
    * What a check needs, in one statement: the registration as `find` reads it, and when the alias's TOTP
    * lockout ends (0 when none), read for any alias, known or not, as the lockout store keeps it.
    */
-  findForCheck(alias: string): Promise<{ readonly found: IdentityRegistration | undefined; readonly lockedUntil: number }>;
+  findForCheck(alias: string): Promise<CheckRead>;
   /** Writes the identity's pending registration, replacing an earlier pending one; the active one stays. */
   putPending(identityId: string, pending: PendingRegistration, now: number): Promise<void>;
   /**
@@ -64,7 +65,17 @@ interface RegistrationRow {
 const REGISTRATION_COLUMNS = `i.id AS identity_id, r.active_id, r.sealed_secret, r.confirmed_at, r.last_step,
   r.pending_id, r.pending_sealed_secret, r.pending_replaces, r.pending_expires_at`;
 
+/** What a check reads of one alias. */
+export interface CheckRead {
+  readonly found: IdentityRegistration | undefined;
+  /** When the alias's TOTP lockout ends; 0 when none. */
+  readonly lockedUntil: number;
+}
+
 export class SqlTotpStore implements TotpStore {
+  /** Checks asked for together share one statement, each begun after it was asked (src/store/read-batch.ts). */
+  private readonly checkReads = new ReadBatch<CheckRead>((aliases) => this.readForChecks(aliases));
+
   constructor(private readonly db: SqlExecutor) {}
 
   async find(alias: string): Promise<IdentityRegistration | undefined> {
@@ -78,18 +89,24 @@ export class SqlTotpStore implements TotpStore {
     return row ? toRegistration(row) : undefined;
   }
 
-  async findForCheck(alias: string): Promise<{ readonly found: IdentityRegistration | undefined; readonly lockedUntil: number }> {
-    // Always one row: the alias, then its identity, registration and lockout where they exist. The
-    // lockout is the one Store.lockedUntil(alias, 'totp') reads (lockouts are kept by alias).
-    const row = await this.db.get<RegistrationRow & { locked_until: number | null }>(
-      `SELECT ${REGISTRATION_COLUMNS}, l.locked_until
-       FROM (SELECT CAST(? AS TEXT) AS alias) q
+  findForCheck(alias: string): Promise<CheckRead> {
+    return this.checkReads.read(alias);
+  }
+
+  private async readForChecks(aliases: readonly string[]): Promise<ReadonlyMap<string, CheckRead>> {
+    // One row per alias asked: its identity, registration and lockout where they exist. The lockout is
+    // the one Store.lockedUntil(alias, 'totp') reads (lockouts are kept by alias, known or not).
+    const input = aliases.map(() => '(CAST(? AS TEXT))').join(', ');
+    const rows = await this.db.all<RegistrationRow & { q_alias: string; locked_until: number | null }>(
+      `WITH q (alias) AS (VALUES ${input})
+       SELECT q.alias AS q_alias, ${REGISTRATION_COLUMNS}, l.locked_until
+       FROM q
        LEFT JOIN identities i ON i.alias = q.alias AND i.status = 'active'
        LEFT JOIN totp_registrations r ON r.identity_id = i.id
        LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`,
-      [alias],
+      aliases,
     );
-    return { found: row ? toRegistration(row) : undefined, lockedUntil: Number(row?.locked_until ?? 0) };
+    return new Map(rows.map((row) => [row.q_alias, { found: toRegistration(row), lockedUntil: Number(row.locked_until ?? 0) }]));
   }
 
   async putPending(identityId: string, pending: PendingRegistration, now: number): Promise<void> {
