@@ -96,16 +96,7 @@ export class SqlTotpStore implements TotpStore {
   private async readForChecks(aliases: readonly string[]): Promise<ReadonlyMap<string, CheckRead>> {
     // One row per alias asked: its identity, registration and lockout where they exist. The lockout is
     // the one Store.lockedUntil(alias, 'totp') reads (lockouts are kept by alias, known or not).
-    const input = aliases.map(() => '(CAST(? AS TEXT))').join(', ');
-    const rows = await this.db.all<RegistrationRow & { q_alias: string; locked_until: number | null }>(
-      `WITH q (alias) AS (VALUES ${input})
-       SELECT q.alias AS q_alias, ${REGISTRATION_COLUMNS}, l.locked_until
-       FROM q
-       LEFT JOIN identities i ON i.alias = q.alias AND i.status = 'active'
-       LEFT JOIN totp_registrations r ON r.identity_id = i.id
-       LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`,
-      aliases,
-    );
+    const rows = await this.db.all<RegistrationRow & { q_alias: string; locked_until: number | null }>(checksText(aliases.length), aliases);
     return new Map(rows.map((row) => [row.q_alias, { found: toRegistration(row), lockedUntil: Number(row.locked_until ?? 0) }]));
   }
 
@@ -143,6 +134,17 @@ export class SqlTotpStore implements TotpStore {
     const removed = await this.db.run('DELETE FROM totp_registrations WHERE identity_id IN (SELECT id FROM identities WHERE alias = ?)', [alias]);
     return removed > 0;
   }
+}
+
+/** The check read's text for `n` aliases, built once per `n` (drivers find a prepared statement by its text). */
+const checkTexts: string[] = [];
+function checksText(n: number): string {
+  return (checkTexts[n] ??= `WITH q (alias) AS (VALUES ${Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ')})
+    SELECT q.alias AS q_alias, ${REGISTRATION_COLUMNS}, l.locked_until
+    FROM q
+    LEFT JOIN identities i ON i.alias = q.alias AND i.status = 'active'
+    LEFT JOIN totp_registrations r ON r.identity_id = i.id
+    LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`);
 }
 
 /** A row of the registration columns, or undefined when it has no (active) identity. */
