@@ -122,6 +122,8 @@ export async function startService(
     MFA_TOKEN_MAX_ATTEMPTS: '1000000000',
     MFA_TOKEN_MAX_FAILURES_PER_IDENTITY: '1000000000',
     MFA_TOKEN_TTL_SECONDS: '86400',
+    // Nor the client's budget of failed checks, which every wrong guess spends.
+    MFA_RATE_FAILED_CHECKS_PER_CLIENT: '1000000000',
     ...extraEnv,
     ...(databaseUrl ? { MFA_DATABASE_URL: databaseUrl } : {}),
   });
