@@ -61,6 +61,11 @@ interface Row {
   readonly logLinesPerRequest: number | undefined;
   /** CPU microseconds of the server process(es) per answered request during the measured run. */
   readonly cpuUsPerRequest: number | undefined;
+  /**
+   * CPU microseconds of this benchmark process (the load generator's thread and this one) per answered
+   * request: the share of the cores the service did not get.
+   */
+  readonly loadCpuUsPerRequest: number | undefined;
   readonly non2xx: number;
   readonly errors: number;
   readonly note?: string;
@@ -267,6 +272,7 @@ interface Measured {
   readonly lines: readonly string[];
   /** CPU time of the server process(es) per answered request during the measured run, in microseconds. */
   readonly cpuUsPerRequest: number | undefined;
+  readonly loadCpuUsPerRequest: number | undefined;
 }
 
 /** A warm-up, then the measured run; the service's output is kept from the measured run only. */
@@ -278,14 +284,17 @@ async function measure(load: LoadGenerator, service: Child, label: string, job: 
   await before?.();
   service.reset();
   const cpuBefore = cpuMs(service.process.pid);
+  const ownBefore = process.cpuUsage();
   const result = await load.run(job(options.durationSeconds));
+  const own = process.cpuUsage(ownBefore);
   const cpuAfter = cpuMs(service.process.pid);
   await sleep(SETTLE_MS);
   if (result.non2xx + result.errors + result.timeouts > 0) problems.push(`${label}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts (${JSON.stringify(result.statusCodes)})`);
   if (result.bodyMismatched) problems.push(`${label}: ${result.bodyMismatched} answers without the expected status`);
   if (result.guessesRepeated) problems.push(`${label}: the sequence of guesses or identities ran out and repeated`);
   const cpuUsPerRequest = cpuBefore !== undefined && cpuAfter !== undefined && result.completed > 0 ? ((cpuAfter - cpuBefore) * 1000) / result.completed : undefined;
-  return { result, lines: service.output(), cpuUsPerRequest };
+  const loadCpuUsPerRequest = result.completed > 0 ? (own.user + own.system) / result.completed : undefined;
+  return { result, lines: service.output(), cpuUsPerRequest, loadCpuUsPerRequest };
 }
 
 const accessLines = (lines: readonly string[]): number => lines.filter((l) => l.includes('"msg":"request completed"')).length;
@@ -303,6 +312,7 @@ function row(scenario: string, store: Row['store'], processes: number, m: Measur
     versus: reference?.name ?? '',
     logLinesPerRequest: m.lines.length > 0 && answered > 0 ? m.lines.length / answered : undefined,
     cpuUsPerRequest: m.cpuUsPerRequest,
+    loadCpuUsPerRequest: m.loadCpuUsPerRequest,
     non2xx: m.result.non2xx,
     errors: m.result.errors + m.result.timeouts,
     ...(note ? { note } : {}),
@@ -567,7 +577,7 @@ async function main(): Promise<void> {
     if (options.databaseUrl && (only === undefined || only.includes('postgres'))) {
       const tps = await runPgbench(options.databaseUrl, options.durationSeconds);
       const pgbenchRef = { rate: tps, name: 'pgbench -N' };
-      rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, cpuUsPerRequest: undefined, non2xx: 0, errors: 0 });
+      rows.push({ scenario: `pgbench -N, ${PGBENCH_CLIENTS} clients (tps)`, store: 'postgres', processes: 1, requestsPerSecond: tps, p50Ms: undefined, p99Ms: undefined, ratio: undefined, versus: '', logLinesPerRequest: undefined, cpuUsPerRequest: undefined, loadCpuUsPerRequest: undefined, non2xx: 0, errors: 0 });
       let one: number | undefined;
       for (const workers of values.workers.split(',').map((w) => positive('workers', w))) {
         const m = await postgresScenario(options, options.databaseUrl, workers, load, problems);
@@ -582,7 +592,7 @@ async function main(): Promise<void> {
 
   console.log(
     formatTable(
-      ['scenario', 'store', 'procs', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'vs', 'log lines/req', 'CPU µs/req', 'non-2xx', 'errors', 'note'],
+      ['scenario', 'store', 'procs', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'vs', 'log lines/req', 'CPU µs/req', 'load µs/req', 'non-2xx', 'errors', 'note'],
       rows.map((r) => [
         r.scenario,
         r.store,
@@ -594,6 +604,7 @@ async function main(): Promise<void> {
         r.versus,
         fixed(r.logLinesPerRequest, 2),
         fixed(r.cpuUsPerRequest, 0),
+        fixed(r.loadCpuUsPerRequest, 0),
         String(r.non2xx),
         String(r.errors),
         r.note ?? '',
