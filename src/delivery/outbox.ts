@@ -22,10 +22,19 @@ export function outboxPath(dataDir: string): string {
   return join(dataDir, OUTBOX_FILE_NAME);
 }
 
+interface PendingLine {
+  readonly line: string;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class OutboxSender implements Sender {
   private readonly path: string;
   /** The data directory was made (or found): later sends skip the mkdir unless the directory went away. */
   private directoryMade = false;
+  /** Lines of sends that arrived while an append was under way: the next append writes them all. */
+  private pending: PendingLine[] = [];
+  private appending = false;
 
   constructor(
     private readonly dataDir: string,
@@ -43,36 +52,59 @@ export class OutboxSender implements Sender {
       body: message.body,
       ...(message.requestId === undefined ? {} : { requestId: message.requestId }),
     };
-    const line = `${JSON.stringify(entry)}\n`;
-    try {
+    await new Promise<void>((resolve, reject) => {
+      this.pending.push({ line: `${JSON.stringify(entry)}\n`, resolve, reject });
+      if (!this.appending) void this.appendPending();
+    });
+  }
+
+  /**
+   * Appends every waiting line, one append at a time: an append is three tasks of libuv's pool (open,
+   * write, close), and on a busy service one per message cost each send three wake-ups of a pool thread.
+   * A send is answered once its own line is written.
+   */
+  private async appendPending(): Promise<void> {
+    this.appending = true;
+    while (this.pending.length > 0) {
+      const lines = this.pending;
+      this.pending = [];
       try {
-        await this.append(line);
+        await this.appendAgainIfDirectoryWentAway(lines.map((p) => p.line).join(''));
+        for (const p of lines) p.resolve();
       } catch (err) {
-        // The directory was removed while the service ran: make it again, once.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        this.directoryMade = false;
-        await this.append(line);
+        const failure = new DeliveryError(`outbox: cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+        for (const p of lines) p.reject(failure);
       }
+    }
+    this.appending = false;
+  }
+
+  private async appendAgainIfDirectoryWentAway(text: string): Promise<void> {
+    try {
+      await this.append(text);
     } catch (err) {
-      throw new DeliveryError(`outbox: cannot write ${this.path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, err);
+      // The directory was removed while the service ran: make it again, once.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.directoryMade = false;
+      await this.append(text);
     }
   }
 
   /**
-   * One appendFile call with one complete line: O_APPEND writes of one buffer do not interleave. The file is
+   * One appendFile call with complete lines: O_APPEND writes of one buffer do not interleave. The file is
    * opened and closed each time, so a developer who deletes it to start afresh loses nothing written later.
    */
-  private async append(line: string): Promise<void> {
+  private async append(text: string): Promise<void> {
     if (!this.directoryMade) {
       // The file holds live tokens: readable by the service's user only. Modes apply on creation only.
       await mkdir(this.dataDir, { recursive: true, mode: 0o700 });
       this.directoryMade = true;
     }
-    await appendFile(this.path, line, { encoding: 'utf8', mode: 0o600 });
+    await appendFile(this.path, text, { encoding: 'utf8', mode: 0o600 });
   }
 
   async close(): Promise<void> {
-    // Nothing held open: every send opens and closes the file.
+    // Nothing held open: every append opens and closes the file.
   }
 }
 

@@ -46,6 +46,27 @@ describe('outbox file', () => {
     }
   });
 
+  it('writes every one of many concurrent sends once, and answers each only once its line is in the file', async () => {
+    const dataDir = await tempDir();
+    try {
+      const sender = new OutboxSender(dataDir);
+      const ids = Array.from({ length: 200 }, (_, i) => `request-${i}`);
+      const seenAtAnswer = await Promise.all(
+        ids.map(async (requestId) => {
+          await sender.send({ channel: 'email', to: `${requestId}@example.com`, subject: 'S', body: 'B', locale: 'en', requestId });
+          return (await readOutbox(dataDir)).some((entry) => entry.requestId === requestId);
+        }),
+      );
+      assert.ok(seenAtAnswer.every(Boolean), 'a send was answered before its line was written');
+      const written = (await readOutbox(dataDir)).map((entry) => entry.requestId);
+      assert.deepEqual([...written].sort(), [...ids].sort());
+      const text = await readFile(outboxPath(dataDir), 'utf8');
+      assert.equal(text.split('\n').length, ids.length + 1, 'one complete line each');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
   it("keeps the message's request id, so a developer can match a message to the send that wrote it", async () => {
     const server = await startServer();
     try {
