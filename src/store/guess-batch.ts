@@ -3,19 +3,27 @@
 // WAL flush of every request. Guesses that arrive while a statement is under way go in the next one, as
 // rows of one statement: one round trip and one commit for many, every limit decided by the database as
 // before (the conditional update per verification, the counting upsert per identity).
+import type { AuditEvent } from '../core/audit.js';
 import type { FailureCount, FailurePolicy, GuessRecord } from '../core/ports.js';
 import type { Param, SqlExecutor } from './driver.js';
 
 /** Guesses one statement carries at most. */
 const MAX_BATCH = 64;
 
-type Counted = { attemptsUsed: number; failures: FailureCount } | undefined;
+type Counted = { attemptsUsed: number; failures: FailureCount; audited: boolean } | undefined;
 
 interface Waiting {
   readonly guess: GuessRecord;
+  readonly audit: AuditEvent | undefined;
   readonly resolve: (counted: Counted) => void;
   readonly reject: (err: unknown) => void;
 }
+
+/** Each guess's row of the statement's input: the guess, then the audit row of its plain answer (or NULLs). */
+const INPUT_ROW = `(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT),
+  CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
+  CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`;
+const NO_AUDIT: readonly Param[] = Array(11).fill(null);
 
 /**
  * The statement for `n` guesses with one failure policy and method. Rows are locked in a fixed order
@@ -24,12 +32,13 @@ interface Waiting {
  * which is the inserted `window_started_at` (`excluded.window_started_at` on conflict).
  */
 function statement(n: number): string {
-  const rows = Array.from({ length: n }, () => '(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT))').join(', ');
+  const rows = Array.from({ length: n }, () => INPUT_ROW).join(', ');
   const now = 'excluded.window_started_at';
   // Policy parameters, in order of use below: method, maxFailures, lockoutMs (first insert), then windowMs,
   // windowMs, windowMs, maxFailures, lockoutMs, lockoutMs.
   const fresh = `(lockouts.window_started_at <= ${now} - CAST(? AS BIGINT) OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ${now}))`;
-  return `WITH input (id, guess_hash, subject, max_attempts, now) AS (VALUES ${rows}),
+  return `WITH input (id, guess_hash, subject, max_attempts, now, a_id, a_at, a_method, a_operation, a_alias, a_client_id, a_address,
+      a_delivery_type, a_outcome, a_reason, a_request_id) AS (VALUES ${rows}),
     locked AS (SELECT v.id FROM verifications v WHERE v.id IN (SELECT id FROM input) ORDER BY v.id FOR UPDATE),
     taken AS (
       UPDATE verifications v SET attempts = v.attempts + 1, last_guess_hash = i.guess_hash
@@ -49,23 +58,40 @@ function statement(n: number): string {
             THEN ${now} + CAST(? AS BIGINT)
           WHEN lockouts.locked_until <= ${now} THEN 0
           ELSE lockouts.locked_until END
-      RETURNING subject, failures, locked_until)
-    SELECT taken.id, taken.attempts, counted.failures, counted.locked_until
-    FROM taken JOIN input i ON i.id = taken.id LEFT JOIN counted ON counted.subject = i.subject`;
+      RETURNING subject, failures, locked_until),
+    audited AS (
+      INSERT INTO audit_events (id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id)
+      SELECT i.a_id, i.a_at, i.a_method, i.a_operation, i.a_alias, i.a_client_id, i.a_address, i.a_delivery_type, i.a_outcome, i.a_reason, i.a_request_id
+      FROM taken JOIN input i ON i.id = taken.id JOIN counted ON counted.subject = i.subject
+      WHERE i.a_id IS NOT NULL AND taken.attempts < i.max_attempts AND counted.locked_until <= i.now
+      RETURNING id)
+    SELECT taken.id, taken.attempts, counted.failures, counted.locked_until, audited.id AS audit_id
+    FROM taken JOIN input i ON i.id = taken.id LEFT JOIN counted ON counted.subject = i.subject LEFT JOIN audited ON audited.id = i.a_id`;
 }
 
 /** Runs `guesses` (distinct verifications, distinct subjects) as one statement; results in their order. */
-async function countTogether(db: SqlExecutor, guesses: readonly GuessRecord[], policy: FailurePolicy): Promise<Counted[]> {
+async function countTogether(db: SqlExecutor, guesses: readonly Waiting[], policy: FailurePolicy): Promise<Counted[]> {
   const params: Param[] = [];
-  for (const g of guesses) params.push(g.verificationId, g.guessHash, g.subject, g.maxAttempts, g.now);
+  for (const { guess: g, audit: a } of guesses) {
+    params.push(g.verificationId, g.guessHash, g.subject, g.maxAttempts, g.now);
+    if (a) params.push(a.id, a.at, a.method, a.operation, a.alias, a.clientId, a.address, a.deliveryType, a.outcome, a.reason, a.requestId);
+    else params.push(...NO_AUDIT);
+  }
   const w = policy.windowMs;
-  params.push(guesses[0]!.method, policy.maxFailures, policy.lockoutMs, w, w, w, policy.maxFailures, policy.lockoutMs, policy.lockoutMs);
-  const rows = await db.all<{ id: string; attempts: number; failures: number | null; locked_until: number | null }>(statement(guesses.length), params);
+  params.push(guesses[0]!.guess.method, policy.maxFailures, policy.lockoutMs, w, w, w, policy.maxFailures, policy.lockoutMs, policy.lockoutMs);
+  const rows = await db.all<{ id: string; attempts: number; failures: number | null; locked_until: number | null; audit_id: string | null }>(
+    statement(guesses.length),
+    params,
+  );
   const byId = new Map(rows.map((r) => [r.id, r]));
-  return guesses.map((g) => {
+  return guesses.map(({ guess: g }) => {
     const row = byId.get(g.verificationId);
     if (!row) return undefined;
-    return { attemptsUsed: Number(row.attempts), failures: { failures: Number(row.failures ?? 0), lockedUntil: Number(row.locked_until ?? 0) } };
+    return {
+      attemptsUsed: Number(row.attempts),
+      failures: { failures: Number(row.failures ?? 0), lockedUntil: Number(row.locked_until ?? 0) },
+      audited: row.audit_id !== null,
+    };
   });
 }
 
@@ -80,15 +106,15 @@ export class WrongGuessBatch {
 
   constructor(private readonly db: SqlExecutor) {}
 
-  add(guess: GuessRecord, policy: FailurePolicy): Promise<Counted> {
+  add(guess: GuessRecord, policy: FailurePolicy, audit: AuditEvent | undefined): Promise<Counted> {
     const key = `${guess.method}|${policy.windowMs}|${policy.maxFailures}|${policy.lockoutMs}`;
     return new Promise((resolve, reject) => {
       const waiting = this.queues.get(key);
       if (waiting) {
-        waiting.push({ guess, resolve, reject });
+        waiting.push({ guess, audit, resolve, reject });
         return;
       }
-      this.queues.set(key, [{ guess, resolve, reject }]);
+      this.queues.set(key, [{ guess, audit, resolve, reject }]);
       void this.flush(key, policy);
     });
   }
@@ -110,7 +136,7 @@ export class WrongGuessBatch {
         batch.push(...waiting.splice(i, 1));
       }
       try {
-        const results = await countTogether(this.db, batch.map((w) => w.guess), policy);
+        const results = await countTogether(this.db, batch, policy);
         batch.forEach((w, i) => w.resolve(results[i]));
       } catch (err) {
         for (const w of batch) w.reject(err);

@@ -356,21 +356,29 @@ export class SqlStore implements Store {
     return new Map(rows.map((row) => [row.q_subject, toTokenState(row)]));
   }
 
-  async recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined> {
+  async recordWrongGuess(
+    guess: GuessRecord,
+    failurePolicy: FailurePolicy,
+    audit?: AuditEvent,
+  ): Promise<{ attemptsUsed: number; failures: FailureCount; audited: boolean } | undefined> {
     const takeTry = `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
          WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?
            AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
          RETURNING attempts`;
     const takeTryParams = [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash];
     // PostgreSQL: concurrent wrong guesses are counted together, in one statement (src/store/guess-batch.ts).
-    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy);
-    // One transaction, so the try and the identity's failure are committed together (on SQLite, in the
-    // driver's group commit).
+    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy, audit);
+    // One transaction, so the try, the identity's failure and the answer's row are committed together (on
+    // SQLite, in the driver's group commit).
     return this.db.transaction(async (tx) => {
       const taken = await tx.get<{ attempts: number }>(takeTry, takeTryParams);
       if (!taken) return undefined;
+      const attemptsUsed = Number(taken.attempts);
       const failures = await countFailure(tx, guess.subject, guess.method, failurePolicy, guess.now);
-      return { attemptsUsed: Number(taken.attempts), failures };
+      // The plain answer only: tries left and the subject not locked (guess-batch.ts has the same test).
+      const audited = audit !== undefined && attemptsUsed < guess.maxAttempts && failures.lockedUntil <= guess.now;
+      if (audited) await tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, auditParams(audit));
+      return { attemptsUsed, failures, audited };
     });
   }
 
@@ -640,7 +648,7 @@ export class SqlStore implements Store {
 
   appendAudit(e: AuditEvent): Promise<void> {
     // Events that arrive together are one multi-row insert (PostgreSQL: while one is under way; SQLite: in one group commit).
-    return this.auditBatch.add([e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId]);
+    return this.auditBatch.add(auditParams(e));
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
@@ -672,6 +680,7 @@ const PRUNE_LOCK_KEY = 7263542;
 
 const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
 const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
+const auditParams = (e: AuditEvent): Param[] => [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
 
 /** Adds `hits` to a fixed-window counter; the count after them and the window's end. */
 async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now: number, hits: number): Promise<{ count: number; resetAt: number }> {

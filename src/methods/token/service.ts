@@ -3,8 +3,8 @@
 import { normalizedAddress } from '../../core/addresses.js';
 import { rateLimited } from '../../core/errors.js';
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../../core/model.js';
-import { auditOutcome, type AuditOutcome } from '../../core/audit.js';
-import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
+import { auditOutcome, type AuditOutcome, type Decision } from '../../core/audit.js';
+import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, PreparedAudit, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
 import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import {
   ERROR_LOCKED,
@@ -58,6 +58,8 @@ interface CheckOutcome {
   readonly status: VerificationStatus;
   readonly reason: string | null;
   readonly requestId: string | null;
+  /** The decision's row, already written with the guess (by the store, in the same transaction). */
+  readonly recorded?: PreparedAudit;
 }
 
 export const ERROR_UNKNOWN_USER = 'Unknown user.';
@@ -171,12 +173,19 @@ export class TokenService {
 
   /** `clientId` (the caller) is only recorded in the audit trail. */
   async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = ''): Promise<VerificationStatus> {
-    const { status, reason, requestId } = await this.check(userAlias, deliveryType, token);
-    await this.deps.audit?.record({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
+    const decision = (status: VerificationStatus, reason: string | null, requestId: string | null): Decision =>
+      ({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
+    const { status, reason, requestId, recorded } = await this.check(userAlias, deliveryType, token, decision);
+    await (recorded ? recorded.written() : this.deps.audit?.record(decision(status, reason, requestId)));
     return status;
   }
 
-  private async check(userAlias: string, deliveryType: DeliveryType, token: string): Promise<CheckOutcome> {
+  private async check(
+    userAlias: string,
+    deliveryType: DeliveryType,
+    token: string,
+    decision: (status: VerificationStatus, reason: string | null, requestId: string | null) => Decision,
+  ): Promise<CheckOutcome> {
     const { store, clock, policy } = this.deps;
     const state = await store.tokenState(userAlias);
     const check = precheckGuess(state.lockedUntil, state.current, deliveryType, clock.now());
@@ -196,15 +205,24 @@ export class TokenService {
       return outcome('SUCCESS', null);
     }
 
-    const counted = await store.recordWrongGuess(guess, {
-      windowMs: policy.failureWindowSeconds * 1000,
-      maxFailures: policy.maxFailuresPerIdentity,
-      lockoutMs: policy.lockoutSeconds * 1000,
-    });
+    // The plain answer's row goes with the guess (one commit for both) where the sink allows it; the store
+    // leaves it out when the guess was not counted or locks, and those answers are recorded after.
+    const plain = this.deps.audit?.prepare?.(decision('FAILED', REASON_WRONG, v.id));
+    let counted;
+    try {
+      counted = await store.recordWrongGuess(
+        guess,
+        { windowMs: policy.failureWindowSeconds * 1000, maxFailures: policy.maxFailuresPerIdentity, lockoutMs: policy.lockoutSeconds * 1000 },
+        plain?.event,
+      );
+    } catch (err) {
+      plain?.failed(err);
+      throw err;
+    }
     // No try taken: out of tries, closed meanwhile, or the same guess again (a client retry), which costs nothing.
     if (!counted) return outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`);
     const lockUntil = lockAfterWrongGuess(counted.attemptsUsed, counted.failures.lockedUntil, policy, now);
-    if (lockUntil === undefined) return outcome('FAILED', REASON_WRONG);
+    if (lockUntil === undefined) return { ...outcome('FAILED', REASON_WRONG), ...(counted.audited && plain ? { recorded: plain } : {}) };
     await Promise.all([store.lock(userAlias, 'token', lockUntil), store.completeVerification(v.id, 'LOCKOUT', ERROR_LOCKED, now)]);
     return outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`);
   }
