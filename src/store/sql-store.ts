@@ -138,9 +138,21 @@ type TokenStateRow = VerificationRow & { q_subject: string; locked_until: number
 /** A subject's token lock and current verification, one row per subject of `q`, found or not. */
 const TOKEN_STATE_SELECT = `SELECT q.subject AS q_subject, l.locked_until, v.id AS id, v.method, v.subject, v.client_id, v.delivery_type,
   v.secret_hash, v.status, v.error, v.attempts, v.created_at, v.expires_at, v.completed_at`;
+/** The columns of TOKEN_STATE_SELECT after q_subject, as NULLs: for the rows of another read in the same statement. */
+const TOKEN_STATE_NULLS = Array(13).fill('NULL').join(', ');
 const TOKEN_STATE_JOINS = `LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'
   LEFT JOIN token_subjects s ON s.subject = q.subject
   LEFT JOIN verifications v ON v.id = s.request_id`;
+
+/** A rate counter's row as read: what a peek answers depends on the window and time it is asked with. */
+type CounterRow = { count: number; window_started_at: number };
+
+/**
+ * Keys of the hot reads, which share statements: a subject's token state, or a rate counter (a check
+ * asks for both at once, and they come back from one statement).
+ */
+const stateKey = (subject: string): string => `s ${subject}`;
+const counterKey = (key: string): string => `c ${key}`;
 
 const toTokenState = (row: TokenStateRow | undefined): TokenState => ({
   lockedUntil: Number(row?.locked_until ?? 0),
@@ -154,7 +166,7 @@ export class SqlStore implements Store {
   private readonly auditBatch: InsertBatch;
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
-  private readonly tokenStates: ReadBatch<TokenState>;
+  private readonly hotReads: ReadBatch<TokenState | CounterRow | undefined>;
   private readonly verifications: ReadBatch<Verification | undefined>;
 
   /** Read by the methods' own slices of storage (src/store/index.ts driverOf). */
@@ -162,7 +174,7 @@ export class SqlStore implements Store {
     this.kind = db.dialect;
     this.sql = db;
     this.wrongGuesses = new WrongGuessBatch(db);
-    this.tokenStates = new ReadBatch((subjects) => this.readTokenStates(subjects));
+    this.hotReads = new ReadBatch((keys) => this.readHot(keys), { turnBetween: true });
     this.verifications = new ReadBatch((ids) => this.readVerifications(ids));
     // PostgreSQL: a statement goes at once, and what arrives while it is under way goes in the next. SQLite:
     // in a transaction of the driver's group commit, which takes what has arrived by the time it runs.
@@ -346,14 +358,36 @@ export class SqlStore implements Store {
   }
 
   tokenState(subject: string): Promise<TokenState> {
-    // Reads of subjects that arrive together go in one statement (one round trip on PostgreSQL).
-    return this.tokenStates.read(subject);
+    // Reads of subjects (and rate counters) that arrive together go in one statement (one round trip on PostgreSQL).
+    return this.hotReads.read(stateKey(subject)) as Promise<TokenState>;
   }
 
-  private async readTokenStates(subjects: readonly string[]): Promise<ReadonlyMap<string, TokenState>> {
-    const input = subjects.map(() => '(CAST(? AS TEXT))').join(', ');
-    const rows = await this.db.all<TokenStateRow>(`WITH q (subject) AS (VALUES ${input}) ${TOKEN_STATE_SELECT} FROM q ${TOKEN_STATE_JOINS}`, subjects);
-    return new Map(rows.map((row) => [row.q_subject, toTokenState(row)]));
+  /** Token states and rate counters by their keys (stateKey, counterKey), in one statement. */
+  private async readHot(keys: readonly string[]): Promise<ReadonlyMap<string, TokenState | CounterRow | undefined>> {
+    const subjects = keys.filter((k) => k.startsWith('s ')).map((k) => k.slice(2));
+    const counters = keys.filter((k) => k.startsWith('c ')).map((k) => k.slice(2));
+    const values = (n: number) => Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ');
+    const ctes: string[] = [];
+    const selects: string[] = [];
+    if (subjects.length > 0) {
+      ctes.push(`q (subject) AS (VALUES ${values(subjects.length)})`);
+      selects.push(`${TOKEN_STATE_SELECT}, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS window_started_at FROM q ${TOKEN_STATE_JOINS}`);
+    }
+    if (counters.length > 0) {
+      ctes.push(`k (key) AS (VALUES ${values(counters.length)})`);
+      selects.push(`SELECT c.key AS q_subject, ${TOKEN_STATE_NULLS}, c.count, c.window_started_at FROM rate_counters c WHERE c.key IN (SELECT key FROM k)`);
+    }
+    const rows = await this.db.all<TokenStateRow & { count: number | null; window_started_at: number | null }>(
+      `WITH ${ctes.join(', ')} ${selects.join(' UNION ALL ')}`,
+      [...subjects, ...counters],
+    );
+    // Every subject has its row; a counter only once it has been hit.
+    const found = new Map<string, TokenState | CounterRow | undefined>(counters.map((key) => [counterKey(key), undefined]));
+    for (const row of rows) {
+      if (row.count === null) found.set(stateKey(row.q_subject), toTokenState(row));
+      else found.set(counterKey(row.q_subject), { count: Number(row.count), window_started_at: Number(row.window_started_at) });
+    }
+    return found;
   }
 
   async recordWrongGuess(
@@ -580,7 +614,8 @@ export class SqlStore implements Store {
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const row = await this.db.get<{ count: number; window_started_at: number }>('SELECT count, window_started_at FROM rate_counters WHERE key = ?', [key]);
+    // With the token states read at the same time (a token check reads its client's failed-check count with them).
+    const row = (await this.hotReads.read(counterKey(key))) as CounterRow | undefined;
     // The same expiry rule as hitCounter: a window that started windowMs ago or earlier is over.
     if (!row || Number(row.window_started_at) <= now - windowMs) return { count: 0, resetAt: now + windowMs };
     return { count: Number(row.count), resetAt: Number(row.window_started_at) + windowMs };

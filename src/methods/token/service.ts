@@ -171,11 +171,15 @@ export class TokenService {
     }
   }
 
-  /** `clientId` (the caller) is only recorded in the audit trail. */
-  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = ''): Promise<VerificationStatus> {
+  /**
+   * `clientId` (the caller) is only recorded in the audit trail. `admit`, when given, holds the caller to
+   * its failed-check budget (throws RATE_LIMITED) before anything is checked or recorded; its read goes
+   * with the token state's.
+   */
+  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = '', admit?: () => Promise<void>): Promise<VerificationStatus> {
     const decision = (status: VerificationStatus, reason: string | null, requestId: string | null): Decision =>
       ({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
-    const { status, reason, requestId, recorded } = await this.check(userAlias, deliveryType, token, decision);
+    const { status, reason, requestId, recorded } = await this.check(userAlias, deliveryType, token, decision, admit);
     await (recorded ? recorded.written() : this.deps.audit?.record(decision(status, reason, requestId)));
     return status;
   }
@@ -185,9 +189,12 @@ export class TokenService {
     deliveryType: DeliveryType,
     token: string,
     decision: (status: VerificationStatus, reason: string | null, requestId: string | null) => Decision,
+    admit: (() => Promise<void>) | undefined,
   ): Promise<CheckOutcome> {
     const { store, clock, policy } = this.deps;
-    const state = await store.tokenState(userAlias);
+    // Both reads asked for at once (the budget's first: both are begun once this turn's I/O is handled, in
+    // the order asked, and the store answers them with one statement). Nothing is decided before both.
+    const [, state] = await Promise.all([admit?.(), store.tokenState(userAlias)]);
     const check = precheckGuess(state.lockedUntil, state.current, deliveryType, clock.now());
     if (check.kind !== 'open') {
       const reason = check.kind === 'locked' ? ERROR_LOCKED : check.kind === 'no-token' ? REASON_NO_TOKEN : REASON_CLOSED;
