@@ -140,9 +140,17 @@ const TOKEN_STATE_SELECT = `SELECT q.subject AS q_subject, l.locked_until, v.id 
   v.secret_hash, v.status, v.error, v.attempts, v.created_at, v.expires_at, v.completed_at`;
 /** The columns of TOKEN_STATE_SELECT after q_subject, as NULLs: for the rows of another read in the same statement. */
 const TOKEN_STATE_NULLS = Array(13).fill('NULL').join(', ');
-const TOKEN_STATE_JOINS = `LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'
-  LEFT JOIN token_subjects s ON s.subject = q.subject
+/**
+ * The joins of TOKEN_STATE_SELECT from `q (subject)`. PostgreSQL is also given the subjects as an array, so
+ * that it finds their rows by key whatever it knows of the tables: joined to `q` alone, tables not yet
+ * analysed (a new deployment) were read whole at every statement.
+ */
+const tokenStateJoins = (dialect: 'sqlite' | 'postgres'): string => {
+  const keyed = (column: string) => (dialect === 'postgres' ? ` AND ${column} = ANY (ARRAY(SELECT subject FROM q))` : '');
+  return `LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'${keyed('l.subject')}
+  LEFT JOIN token_subjects s ON s.subject = q.subject${keyed('s.subject')}
   LEFT JOIN verifications v ON v.id = s.request_id`;
+};
 
 /** A rate counter's row as read: what a peek answers depends on the window and time it is asked with. */
 type CounterRow = { count: number; window_started_at: number };
@@ -371,7 +379,7 @@ export class SqlStore implements Store {
     const selects: string[] = [];
     if (subjects.length > 0) {
       ctes.push(`q (subject) AS (VALUES ${values(subjects.length)})`);
-      selects.push(`${TOKEN_STATE_SELECT}, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS window_started_at FROM q ${TOKEN_STATE_JOINS}`);
+      selects.push(`${TOKEN_STATE_SELECT}, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS window_started_at FROM q ${tokenStateJoins(this.db.dialect)}`);
     }
     if (counters.length > 0) {
       ctes.push(`k (key) AS (VALUES ${values(counters.length)})`);
