@@ -254,17 +254,19 @@ export interface AuditSink {
   record(decision: Decision): Promise<void>;
   /**
    * For a decision the caller writes with the change it records, in one transaction (one commit instead
-   * of two): the row to write, then `written()` once that has committed (what `record` does after its
-   * own insert: tell the listeners, count a failed check), or `failed(err)` when the transaction failed
-   * (the request fails). Neither when the row was left out, the caller then recording its decision
-   * through `record`. Sinks without it are told through `record`.
+   * of two): the row to write, then one of the calls of PreparedAudit. Sinks without it are told through
+   * `record`.
    */
   prepare?(decision: Decision): PreparedAudit;
 }
 
 export interface PreparedAudit {
   readonly event: AuditEvent;
+  /** The row was committed with the change: what `record` does after its own insert (listeners, counts). */
   written(): Promise<void>;
+  /** The row was left out: records `decision` in its place, as `record` would. */
+  instead(decision: Decision): Promise<void>;
+  /** The transaction that carried the row failed (the request fails). */
   failed(err: unknown): void;
 }
 

@@ -67,6 +67,7 @@ export class AuditTrail implements AuditSink {
     return {
       event,
       written: async () => this.tell(event),
+      instead: (other) => this.record(other),
       failed: (err) => this.deps.onWriteError?.(err),
     };
   }

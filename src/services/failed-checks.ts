@@ -97,10 +97,19 @@ export class FailedCheckLimit {
       ...(inner.prepare && {
         prepare: (decision: Decision): PreparedAudit => {
           const prepared = inner.prepare!(decision);
+          // Counted at once, while the caller's transaction is under way rather than after it (a failed
+          // check is known as such before its row is written); the answer waits for both, as with record.
+          // If that transaction fails, the check stays counted: counting more is the safe side.
+          const counting = isFailedCheck(decision) ? this.count(decision) : undefined;
+          counting?.catch(() => undefined);
           return {
             event: prepared.event,
             written: async () => {
-              await Promise.all([prepared.written(), isFailedCheck(decision) ? this.count(decision) : undefined]);
+              await Promise.all([prepared.written(), counting]);
+            },
+            instead: async (other) => {
+              const uncounted = isFailedCheck(other) && !counting;
+              await Promise.all([prepared.instead(other), counting, uncounted ? this.count(other) : undefined]);
             },
             failed: (err) => prepared.failed(err),
           };

@@ -58,8 +58,9 @@ interface CheckOutcome {
   readonly status: VerificationStatus;
   readonly reason: string | null;
   readonly requestId: string | null;
-  /** The decision's row, already written with the guess (by the store, in the same transaction). */
-  readonly recorded?: PreparedAudit;
+  /** The row prepared for the plain answer, and whether the store wrote it with the guess. */
+  readonly prepared?: PreparedAudit;
+  readonly written?: boolean;
 }
 
 export const ERROR_UNKNOWN_USER = 'Unknown user.';
@@ -179,8 +180,9 @@ export class TokenService {
   async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = '', admit?: () => Promise<void>): Promise<VerificationStatus> {
     const decision = (status: VerificationStatus, reason: string | null, requestId: string | null): Decision =>
       ({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
-    const { status, reason, requestId, recorded } = await this.check(userAlias, deliveryType, token, decision, admit);
-    await (recorded ? recorded.written() : this.deps.audit?.record(decision(status, reason, requestId)));
+    const { status, reason, requestId, prepared, written } = await this.check(userAlias, deliveryType, token, decision, admit);
+    const made = decision(status, reason, requestId);
+    await (written ? prepared!.written() : prepared ? prepared.instead(made) : this.deps.audit?.record(made));
     return status;
   }
 
@@ -226,12 +228,13 @@ export class TokenService {
       plain?.failed(err);
       throw err;
     }
+    const withPrepared = (answer: CheckOutcome): CheckOutcome => (plain ? { ...answer, prepared: plain } : answer);
     // No try taken: out of tries, closed meanwhile, or the same guess again (a client retry), which costs nothing.
-    if (!counted) return outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`);
+    if (!counted) return withPrepared(outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`));
     const lockUntil = lockAfterWrongGuess(counted.attemptsUsed, counted.failures.lockedUntil, policy, now);
-    if (lockUntil === undefined) return { ...outcome('FAILED', REASON_WRONG), ...(counted.audited && plain ? { recorded: plain } : {}) };
+    if (lockUntil === undefined) return { ...withPrepared(outcome('FAILED', REASON_WRONG)), written: counted.audited };
     await Promise.all([store.lock(userAlias, 'token', lockUntil), store.completeVerification(v.id, 'LOCKOUT', ERROR_LOCKED, now)]);
-    return outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`);
+    return withPrepared(outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`));
   }
 
   private async statusAfterRefusal(verificationId: string): Promise<VerificationStatus> {
