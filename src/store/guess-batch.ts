@@ -108,6 +108,8 @@ const MAX_IN_FLIGHT = 1;
 interface Queue {
   readonly policy: FailurePolicy;
   readonly waiting: Waiting[];
+  /** A start is due once this turn's I/O has been handled. */
+  starting: boolean;
   /** Verifications and subjects of the statements under way: a guess on one waits for them to end. */
   readonly verifications: Set<string>;
   readonly subjects: Set<string>;
@@ -130,9 +132,18 @@ export class WrongGuessBatch {
     const key = `${guess.method}|${policy.windowMs}|${policy.maxFailures}|${policy.lockoutMs}`;
     return new Promise((resolve, reject) => {
       let queue = this.queues.get(key);
-      if (!queue) this.queues.set(key, (queue = { policy, waiting: [], verifications: new Set(), subjects: new Set(), inFlight: 0 }));
+      if (!queue) this.queues.set(key, (queue = { policy, waiting: [], starting: false, verifications: new Set(), subjects: new Set(), inFlight: 0 }));
       queue.waiting.push({ guess, audit, resolve, reject });
-      this.start(key, queue);
+      if (queue.inFlight < MAX_IN_FLIGHT && !queue.starting) {
+        // Not at once: requests whose reads came back together ask for their guesses together, one after
+        // the other in this turn; the first alone in a statement would make the others wait for it.
+        queue.starting = true;
+        const due = queue;
+        setImmediate(() => {
+          due.starting = false;
+          this.start(key, due);
+        });
+      }
     });
   }
 
@@ -151,7 +162,7 @@ export class WrongGuessBatch {
         this.start(key, queue);
       });
     }
-    if (queue.inFlight === 0 && queue.waiting.length === 0) this.queues.delete(key);
+    if (queue.inFlight === 0 && queue.waiting.length === 0 && !queue.starting) this.queues.delete(key);
   }
 
   /** The waiting guesses, in order, that the next statement may carry. */
