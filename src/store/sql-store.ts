@@ -189,7 +189,7 @@ export class SqlStore implements Store {
     const atOnce = (executor: SqlExecutor): Runner => (work) => work(executor);
     const inGroupCommit: Runner = (work) => db.transaction(work);
     // Counter hits on PostgreSQL commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
-    this.counterHits = new CounterHits(db.dialect === 'postgres' ? atOnce(db.relaxed) : inGroupCommit);
+    this.counterHits = db.dialect === 'postgres' ? new CounterHits(atOnce(db.relaxed), true) : new CounterHits(inGroupCommit, false);
     this.auditBatch = new InsertBatch(db.dialect === 'postgres' ? atOnce(db) : inGroupCommit, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
   }
 
@@ -758,7 +758,15 @@ class CounterHits {
   /** Per key and window: hits waiting for the next statement, present while one is pending or under way. */
   private readonly keys = new Map<string, Hit[]>();
 
-  constructor(private readonly run: Runner) {}
+  /**
+   * `gather`: the first statement on an idle key waits for this turn's I/O to be handled and carries the
+   * hits of that turn made at the first one's time (requests answered together ask together); else it
+   * carries the first hit alone. Either way a window it starts begins at its first hit's time.
+   */
+  constructor(
+    private readonly run: Runner,
+    private readonly gather: boolean,
+  ) {}
 
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     return new Promise((resolve, reject) => {
@@ -769,14 +777,17 @@ class CounterHits {
         return;
       }
       this.keys.set(id, [{ now, resolve, reject }]);
-      void this.flush(id, key, windowMs);
+      if (this.gather) setImmediate(() => void this.flush(id, key, windowMs));
+      else void this.flush(id, key, windowMs);
     });
   }
 
   private async flush(id: string, key: string, windowMs: number): Promise<void> {
     const waiting = this.keys.get(id)!;
-    while (waiting.length > 0) {
-      const batch = waiting.splice(0);
+    for (let first = true; waiting.length > 0; first = false) {
+      const startedAt = waiting[0]!.now;
+      const batch = first ? waiting.filter((h) => h.now === startedAt) : waiting.splice(0);
+      if (first) waiting.splice(0, waiting.length, ...waiting.filter((h) => h.now !== startedAt));
       try {
         const now = Math.max(...batch.map((h) => h.now));
         const { count, resetAt } = await this.run((db) => addToCounter(db, key, windowMs, now, batch.length));
