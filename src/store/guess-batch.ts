@@ -2,7 +2,9 @@
 // failure for its identity, and with one statement (so one commit) per guess the service waits on the
 // WAL flush of every request. Guesses that arrive while a statement is under way go in the next one, as
 // rows of one statement: one round trip and one commit for many, every limit decided by the database as
-// before (the conditional update per verification, the counting upsert per identity).
+// before (the conditional update per verification, the counting upsert per identity). The same statement
+// appends the audit row of each guess's plain answer (a wrong token that locks nothing), so a wrong token
+// costs one commit, not a second for its row.
 import type { AuditEvent } from '../core/audit.js';
 import type { FailureCount, FailurePolicy, GuessRecord } from '../core/ports.js';
 import type { Param, SqlExecutor } from './driver.js';
@@ -32,7 +34,9 @@ const NO_AUDIT: readonly Param[] = Array(11).fill(null);
  * whatever it knows of the table: joined to the input, a table not yet analysed (a new deployment) was
  * read whole, twice per statement, which doubled its time.
  * The failure count is the single-guess upsert (countFailure in sql-store.ts) with each row's own `now`,
- * which is the inserted `window_started_at` (`excluded.window_started_at` on conflict).
+ * which is the inserted `window_started_at` (`excluded.window_started_at` on conflict). The audit row is
+ * inserted where the try was taken, tries are left and the subject is not locked after it: the answer
+ * `lockAfterWrongGuess` (core/token-rules.ts) leaves plain; recordWrongGuess on SQLite tests the same.
  */
 function statement(n: number): string {
   const rows = Array.from({ length: n }, () => INPUT_ROW).join(', ');
