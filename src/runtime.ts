@@ -236,6 +236,7 @@ export async function createRuntime(config: Config, overrides: RuntimeOverrides 
         randomBytes,
         audit,
         counter,
+        failedChecks,
         sender: countedSender,
         logger,
         deriveKey: (purpose) => deriveKey(secret, purpose),

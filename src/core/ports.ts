@@ -166,8 +166,17 @@ export interface TokenStore {
    * Counts a wrong guess in one transaction: takes a try from the verification (if it is pending,
    * unexpired, has tries left, and the guess is not the same as the last one, which a client retry
    * would be) and counts a failure of the subject. Undefined when no try was taken.
+   *
+   * `audit`, when given, is the row of the guess's plain answer (a wrong token, nothing locked): appended in
+   * the same transaction when the try was taken, the verification has tries left and the subject is not
+   * locked (the case `lockAfterWrongGuess` answers undefined); `audited` says whether it was. One commit
+   * for the guess and its record; if the row cannot be written, neither is the guess.
    */
-  recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined>;
+  recordWrongGuess(
+    guess: GuessRecord,
+    failurePolicy: FailurePolicy,
+    audit?: AuditEvent,
+  ): Promise<{ attemptsUsed: number; failures: FailureCount; audited: boolean } | undefined>;
   /** Completes the verification as SUCCESS if it is pending, unexpired and has a try left; true for exactly one caller. */
   acceptCorrectGuess(guess: GuessRecord): Promise<boolean>;
 }
@@ -243,6 +252,22 @@ export interface Store
  */
 export interface AuditSink {
   record(decision: Decision): Promise<void>;
+  /**
+   * For a decision the caller writes with the change it records, in one transaction (one commit instead
+   * of two): the row to write, then one of the calls of PreparedAudit. Sinks without it are told through
+   * `record`.
+   */
+  prepare?(decision: Decision): PreparedAudit;
+}
+
+export interface PreparedAudit {
+  readonly event: AuditEvent;
+  /** The row was committed with the change: what `record` does after its own insert (listeners, counts). */
+  written(): Promise<void>;
+  /** The row was left out: records `decision` in its place, as `record` would. */
+  instead(decision: Decision): Promise<void>;
+  /** The transaction that carried the row failed (the request fails). */
+  failed(err: unknown): void;
 }
 
 export interface RateCounter {

@@ -12,6 +12,7 @@ import type { Sealer } from '../auth/seal.js';
 import type { ProviderGateway } from '../providers/gateway.js';
 import type { ProviderFetch } from '../providers/http.js';
 import type { FactorChangeRule } from '../services/factor-change.js';
+import type { FailedCheckLimit } from '../services/failed-checks.js';
 import type { HasOtherFactor } from '../services/factors.js';
 import type { ProviderConfigs, ProviderTester } from '../services/provider-configs.js';
 import type { SqlDatabase } from '../store/driver.js';
@@ -101,6 +102,12 @@ export interface MethodContext {
   readonly audit: AuditSink;
   /** The rate counter every process shares (Redis, or the store). */
   readonly counter: RateCounter;
+  /**
+   * The per-client budget of failed checks. Routes marked `limitsFailedChecks` are held to it by a hook
+   * before their handler; a handler may admit the call itself instead, so that the budget's read goes with
+   * its own (one statement on the store).
+   */
+  readonly failedChecks: Pick<FailedCheckLimit, 'admit'>;
   /** Delivery of messages to people (counted by the metrics when they are on). */
   readonly sender: Sender;
   /** The service's logger. */

@@ -1,7 +1,7 @@
 // The audit trail: each decision a service reports becomes one appended row, then is handed to the
 // listeners (metrics, the events webhook), which never block or fail the request.
 import { AuditIds, toAuditEvent, type AuditEvent, type Decision } from '../core/audit.js';
-import type { AuditSink, AuditStore, Clock } from '../core/ports.js';
+import type { AuditSink, AuditStore, Clock, PreparedAudit } from '../core/ports.js';
 import type { RandomBytes } from '../core/secrets.js';
 
 /** Told of every event once it is stored; must return at once (queue work, do not await it). */
@@ -51,14 +51,33 @@ export class AuditTrail implements AuditSink {
    * than a decision nothing recorded. One insert per decision.
    */
   async record(decision: Decision): Promise<void> {
-    const at = this.deps.clock.now();
-    const event = toAuditEvent(decision, this.ids.next(at), at);
+    const event = this.eventOf(decision);
     try {
       await this.deps.store.appendAudit(event);
     } catch (err) {
       this.deps.onWriteError?.(err);
       throw err;
     }
+    this.tell(event);
+  }
+
+  /** The row for the caller to write in its own transaction; the listeners are told once it has committed. */
+  prepare(decision: Decision): PreparedAudit {
+    const event = this.eventOf(decision);
+    return {
+      event,
+      written: async () => this.tell(event),
+      instead: (other) => this.record(other),
+      failed: (err) => this.deps.onWriteError?.(err),
+    };
+  }
+
+  private eventOf(decision: Decision): AuditEvent {
+    const at = this.deps.clock.now();
+    return toAuditEvent(decision, this.ids.next(at), at);
+  }
+
+  private tell(event: AuditEvent): void {
     for (const listener of this.deps.listeners ?? []) {
       try {
         listener(event);

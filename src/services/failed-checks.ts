@@ -4,7 +4,7 @@
 // counter, so the limit holds across processes.
 import { rateLimited } from '../core/errors.js';
 import type { Decision } from '../core/audit.js';
-import type { AuditSink, Clock, RateCounter } from '../core/ports.js';
+import type { AuditSink, Clock, PreparedAudit, RateCounter } from '../core/ports.js';
 
 export interface FailedCheckRule {
   readonly failedChecksPerClient: number;
@@ -92,8 +92,33 @@ export class FailedCheckLimit {
       // so the next check reads this one. A failed row still counts: counting more is the safe side.
       record: async (decision: Decision): Promise<void> => {
         if (!isFailedCheck(decision)) return inner.record(decision);
-        await Promise.all([inner.record(decision), this.counter.hit(this.key(decision.clientId), this.windowMs, this.clock.now())]);
+        await Promise.all([inner.record(decision), this.count(decision)]);
       },
+      ...(inner.prepare && {
+        prepare: (decision: Decision): PreparedAudit => {
+          const prepared = inner.prepare!(decision);
+          // Counted at once, while the caller's transaction is under way rather than after it (a failed
+          // check is known as such before its row is written); the answer waits for both, as with record.
+          // If that transaction fails, the check stays counted: counting more is the safe side.
+          const counting = isFailedCheck(decision) ? this.count(decision) : undefined;
+          counting?.catch(() => undefined);
+          return {
+            event: prepared.event,
+            written: async () => {
+              await Promise.all([prepared.written(), counting]);
+            },
+            instead: async (other) => {
+              const uncounted = isFailedCheck(other) && !counting;
+              await Promise.all([prepared.instead(other), counting, uncounted ? this.count(other) : undefined]);
+            },
+            failed: (err) => prepared.failed(err),
+          };
+        },
+      }),
     };
+  }
+
+  private async count(decision: Decision): Promise<void> {
+    await this.counter.hit(this.key(decision.clientId), this.windowMs, this.clock.now());
   }
 }

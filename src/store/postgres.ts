@@ -77,12 +77,15 @@ export class PostgresDriver implements SqlDriver {
     this.direct = executor(this.pool);
   }
 
-  private newPool(max: number): pg.Pool {
+  /** `settings`: run-time parameters every connection of the pool starts with. */
+  private newPool(max: number, settings: Record<string, string> = {}): pg.Pool {
+    const all = { ...(this.options.schema ? { search_path: this.options.schema } : {}), ...settings };
+    const options = Object.entries(all).map(([name, value]) => `-c ${name}=${value}`).join(' ');
     const pool = new pg.Pool({
       connectionString: this.options.connectionString,
       max,
       connectionTimeoutMillis: 5000,
-      ...(this.options.schema ? { options: `-c search_path=${this.options.schema}` } : {}),
+      ...(options ? { options } : {}),
     });
     // An idle client losing its connection must not crash the process; the pool replaces it.
     pool.on('error', () => undefined);
@@ -90,14 +93,13 @@ export class PostgresDriver implements SqlDriver {
   }
 
   /**
-   * A pool of its own whose sessions commit without waiting for the WAL flush (set on each new connection,
-   * before any statement of ours): a counter every request updates is one row, and each commit holding
-   * its lock until the flush would queue them all one flush at a time.
+   * A pool of its own whose sessions commit without waiting for the WAL flush (a setting each connection
+   * starts with): a counter every request updates is one row, and each commit holding its lock until the
+   * flush would queue them all one flush at a time.
    */
   get relaxed(): SqlExecutor {
     if (!this.relaxedExecutor) {
-      const pool = (this.relaxedPool = this.newPool(RELAXED_CONNECTIONS));
-      pool.on('connect', (client) => void client.query('SET synchronous_commit = off').catch(() => undefined));
+      const pool = (this.relaxedPool = this.newPool(RELAXED_CONNECTIONS, { synchronous_commit: 'off' }));
       this.relaxedExecutor = executor(pool);
     }
     return this.relaxedExecutor;

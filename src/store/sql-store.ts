@@ -138,9 +138,29 @@ type TokenStateRow = VerificationRow & { q_subject: string; locked_until: number
 /** A subject's token lock and current verification, one row per subject of `q`, found or not. */
 const TOKEN_STATE_SELECT = `SELECT q.subject AS q_subject, l.locked_until, v.id AS id, v.method, v.subject, v.client_id, v.delivery_type,
   v.secret_hash, v.status, v.error, v.attempts, v.created_at, v.expires_at, v.completed_at`;
-const TOKEN_STATE_JOINS = `LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'
-  LEFT JOIN token_subjects s ON s.subject = q.subject
+/** The columns of TOKEN_STATE_SELECT after q_subject, as NULLs: for the rows of another read in the same statement. */
+const TOKEN_STATE_NULLS = Array(13).fill('NULL').join(', ');
+/**
+ * The joins of TOKEN_STATE_SELECT from `q (subject)`. PostgreSQL is also given the subjects as an array, so
+ * that it finds their rows by key whatever it knows of the tables: joined to `q` alone, tables not yet
+ * analysed (a new deployment) were read whole at every statement.
+ */
+const tokenStateJoins = (dialect: 'sqlite' | 'postgres'): string => {
+  const keyed = (column: string) => (dialect === 'postgres' ? ` AND ${column} = ANY (ARRAY(SELECT subject FROM q))` : '');
+  return `LEFT JOIN lockouts l ON l.subject = q.subject AND l.method = 'token'${keyed('l.subject')}
+  LEFT JOIN token_subjects s ON s.subject = q.subject${keyed('s.subject')}
   LEFT JOIN verifications v ON v.id = s.request_id`;
+};
+
+/** A rate counter's row as read: what a peek answers depends on the window and time it is asked with. */
+type CounterRow = { count: number; window_started_at: number };
+
+/**
+ * Keys of the hot reads, which share statements: a subject's token state, or a rate counter (a check
+ * asks for both at once, and they come back from one statement).
+ */
+const stateKey = (subject: string): string => `s ${subject}`;
+const counterKey = (key: string): string => `c ${key}`;
 
 const toTokenState = (row: TokenStateRow | undefined): TokenState => ({
   lockedUntil: Number(row?.locked_until ?? 0),
@@ -155,22 +175,23 @@ export class SqlStore implements Store {
   private readonly decidedVerifications: InsertBatch;
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
-  private readonly tokenStates: ReadBatch<TokenState>;
+  private readonly hotReads: ReadBatch<TokenState | CounterRow | undefined>;
   private readonly verifications: ReadBatch<Verification | undefined>;
+  private readonly hotReadTexts = new Map<string, string>();
 
   /** Read by the methods' own slices of storage (src/store/index.ts driverOf). */
   constructor(readonly db: SqlDriver) {
     this.kind = db.dialect;
     this.sql = db;
     this.wrongGuesses = new WrongGuessBatch(db);
-    this.tokenStates = new ReadBatch((subjects) => this.readTokenStates(subjects));
+    this.hotReads = new ReadBatch((keys) => this.readHot(keys), { turnBetween: true });
     this.verifications = new ReadBatch((ids) => this.readVerifications(ids));
     // PostgreSQL: a statement goes at once, and what arrives while it is under way goes in the next. SQLite:
     // in a transaction of the driver's group commit, which takes what has arrived by the time it runs.
     const atOnce = (executor: SqlExecutor): Runner => (work) => work(executor);
     const inGroupCommit: Runner = (work) => db.transaction(work);
     // Counter hits on PostgreSQL commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
-    this.counterHits = new CounterHits(db.dialect === 'postgres' ? atOnce(db.relaxed) : inGroupCommit);
+    this.counterHits = db.dialect === 'postgres' ? new CounterHits(atOnce(db.relaxed), true) : new CounterHits(inGroupCommit, false);
     this.auditBatch = new InsertBatch(db.dialect === 'postgres' ? atOnce(db) : inGroupCommit, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
     // A verification decided at once (a TOTP or KBA check) is a new row per request, like an audit event.
     this.decidedVerifications = new InsertBatch(
@@ -352,30 +373,71 @@ export class SqlStore implements Store {
   }
 
   tokenState(subject: string): Promise<TokenState> {
-    // Reads of subjects that arrive together go in one statement (one round trip on PostgreSQL).
-    return this.tokenStates.read(subject);
+    // Reads of subjects (and rate counters) that arrive together go in one statement (one round trip on PostgreSQL).
+    return this.hotReads.read(stateKey(subject)) as Promise<TokenState>;
   }
 
-  private async readTokenStates(subjects: readonly string[]): Promise<ReadonlyMap<string, TokenState>> {
-    const rows = await this.db.all<TokenStateRow>(TOKEN_STATES_BY_SUBJECT(subjects.length), subjects);
-    return new Map(rows.map((row) => [row.q_subject, toTokenState(row)]));
+  /** Token states and rate counters by their keys (stateKey, counterKey), in one statement. */
+  private async readHot(keys: readonly string[]): Promise<ReadonlyMap<string, TokenState | CounterRow | undefined>> {
+    const subjects = keys.filter((k) => k.startsWith('s ')).map((k) => k.slice(2));
+    const counters = keys.filter((k) => k.startsWith('c ')).map((k) => k.slice(2));
+    const rows = await this.db.all<TokenStateRow & { count: number | null; window_started_at: number | null }>(this.hotReadText(subjects.length, counters.length), [
+      ...subjects,
+      ...counters,
+    ]);
+    // Every subject has its row; a counter only once it has been hit.
+    const found = new Map<string, TokenState | CounterRow | undefined>(counters.map((key) => [counterKey(key), undefined]));
+    for (const row of rows) {
+      if (row.count === null) found.set(stateKey(row.q_subject), toTokenState(row));
+      else found.set(counterKey(row.q_subject), { count: Number(row.count), window_started_at: Number(row.window_started_at) });
+    }
+    return found;
   }
 
-  async recordWrongGuess(guess: GuessRecord, failurePolicy: FailurePolicy): Promise<{ attemptsUsed: number; failures: FailureCount } | undefined> {
+  /** The statement of readHot for so many subjects and counters, built once for each pair of numbers. */
+  private hotReadText(subjects: number, counters: number): string {
+    const key = `${subjects} ${counters}`;
+    let text = this.hotReadTexts.get(key);
+    if (text === undefined) {
+      const ctes: string[] = [];
+      const selects: string[] = [];
+      if (subjects > 0) {
+        ctes.push(`q (subject) AS (VALUES ${keysAsRows(subjects)})`);
+        selects.push(`${TOKEN_STATE_SELECT}, CAST(NULL AS BIGINT) AS count, CAST(NULL AS BIGINT) AS window_started_at FROM q ${tokenStateJoins(this.db.dialect)}`);
+      }
+      if (counters > 0) {
+        ctes.push(`k (key) AS (VALUES ${keysAsRows(counters)})`);
+        selects.push(`SELECT c.key AS q_subject, ${TOKEN_STATE_NULLS}, c.count, c.window_started_at FROM rate_counters c WHERE c.key IN (SELECT key FROM k)`);
+      }
+      text = `WITH ${ctes.join(', ')} ${selects.join(' UNION ALL ')}`;
+      this.hotReadTexts.set(key, text);
+    }
+    return text;
+  }
+
+  async recordWrongGuess(
+    guess: GuessRecord,
+    failurePolicy: FailurePolicy,
+    audit?: AuditEvent,
+  ): Promise<{ attemptsUsed: number; failures: FailureCount; audited: boolean } | undefined> {
     const takeTry = `UPDATE verifications SET attempts = attempts + 1, last_guess_hash = ?
          WHERE id = ? AND status = 'PENDING' AND attempts < ? AND expires_at > ?
            AND (last_guess_hash IS NULL OR last_guess_hash <> ?)
          RETURNING attempts`;
     const takeTryParams = [guess.guessHash, guess.verificationId, guess.maxAttempts, guess.now, guess.guessHash];
     // PostgreSQL: concurrent wrong guesses are counted together, in one statement (src/store/guess-batch.ts).
-    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy);
-    // One transaction, so the try and the identity's failure are committed together (on SQLite, in the
-    // driver's group commit).
+    if (this.db.dialect === 'postgres') return this.wrongGuesses.add(guess, failurePolicy, audit);
+    // One transaction, so the try, the identity's failure and the answer's row are committed together (on
+    // SQLite, in the driver's group commit).
     return this.db.transaction(async (tx) => {
       const taken = await tx.get<{ attempts: number }>(takeTry, takeTryParams);
       if (!taken) return undefined;
+      const attemptsUsed = Number(taken.attempts);
       const failures = await countFailure(tx, guess.subject, guess.method, failurePolicy, guess.now);
-      return { attemptsUsed: Number(taken.attempts), failures };
+      // The plain answer only: tries left and the subject not locked (guess-batch.ts has the same test).
+      const audited = audit !== undefined && attemptsUsed < guess.maxAttempts && failures.lockedUntil <= guess.now;
+      if (audited) await tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, auditParams(audit));
+      return { attemptsUsed, failures, audited };
     });
   }
 
@@ -565,7 +627,8 @@ export class SqlStore implements Store {
   }
 
   async peekCounter(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
-    const row = await this.db.get<{ count: number; window_started_at: number }>('SELECT count, window_started_at FROM rate_counters WHERE key = ?', [key]);
+    // With the token states read at the same time (a token check reads its client's failed-check count with them).
+    const row = (await this.hotReads.read(counterKey(key))) as CounterRow | undefined;
     // The same expiry rule as hitCounter: a window that started windowMs ago or earlier is over.
     if (!row || Number(row.window_started_at) <= now - windowMs) return { count: 0, resetAt: now + windowMs };
     return { count: Number(row.count), resetAt: Number(row.window_started_at) + windowMs };
@@ -633,7 +696,7 @@ export class SqlStore implements Store {
 
   appendAudit(e: AuditEvent): Promise<void> {
     // Events that arrive together are one multi-row insert (PostgreSQL: while one is under way; SQLite: in one group commit).
-    return this.auditBatch.add([e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId]);
+    return this.auditBatch.add(auditParams(e));
   }
 
   async queryAudit(q: AuditQuery): Promise<AuditEvent[]> {
@@ -665,6 +728,7 @@ const PRUNE_LOCK_KEY = 7263542;
 
 const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
 const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
+const auditParams = (e: AuditEvent): Param[] => [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
 
 /** Adds `hits` to a fixed-window counter; the count after them and the window's end. */
 async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now: number, hits: number): Promise<{ count: number; resetAt: number }> {
@@ -704,7 +768,15 @@ class CounterHits {
   /** Per key and window: hits waiting for the next statement, present while one is pending or under way. */
   private readonly keys = new Map<string, Hit[]>();
 
-  constructor(private readonly run: Runner) {}
+  /**
+   * `gather`: the first statement on an idle key waits for this turn's I/O to be handled and carries the
+   * hits of that turn made at the first one's time (requests answered together ask together); else it
+   * carries the first hit alone. Either way a window it starts begins at its first hit's time.
+   */
+  constructor(
+    private readonly run: Runner,
+    private readonly gather: boolean,
+  ) {}
 
   hit(key: string, windowMs: number, now: number): Promise<{ count: number; resetAt: number }> {
     return new Promise((resolve, reject) => {
@@ -715,14 +787,17 @@ class CounterHits {
         return;
       }
       this.keys.set(id, [{ now, resolve, reject }]);
-      void this.flush(id, key, windowMs);
+      if (this.gather) setImmediate(() => void this.flush(id, key, windowMs));
+      else void this.flush(id, key, windowMs);
     });
   }
 
   private async flush(id: string, key: string, windowMs: number): Promise<void> {
     const waiting = this.keys.get(id)!;
-    while (waiting.length > 0) {
-      const batch = waiting.splice(0);
+    for (let first = true; waiting.length > 0; first = false) {
+      const startedAt = waiting[0]!.now;
+      const batch = first ? waiting.filter((h) => h.now === startedAt) : waiting.splice(0);
+      if (first) waiting.splice(0, waiting.length, ...waiting.filter((h) => h.now !== startedAt));
       try {
         const now = Math.max(...batch.map((h) => h.now));
         const { count, resetAt } = await this.run((db) => addToCounter(db, key, windowMs, now, batch.length));
@@ -746,7 +821,6 @@ function textPerCount(build: (n: number) => string): (n: number) => string {
 
 const keysAsRows = (n: number): string => Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ');
 const VERIFICATIONS_BY_ID = textPerCount((n) => `WITH q (id) AS (VALUES ${keysAsRows(n)}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`);
-const TOKEN_STATES_BY_SUBJECT = textPerCount((n) => `WITH q (subject) AS (VALUES ${keysAsRows(n)}) ${TOKEN_STATE_SELECT} FROM q ${TOKEN_STATE_JOINS}`);
 
 /** Rows one batched insert carries at most. */
 const MAX_INSERT_BATCH = 64;

@@ -258,7 +258,49 @@ describeEachDatabase('audit trail', ({ postgres }) => {
       failing.mock.restore();
     }
   });
+
+  it('fails closed for a wrong token too, whose row is written with the guess: the database refusing the row fails the request', async () => {
+    await server.addIdentity('unwritten', { email: 'unwritten@example.com' });
+    await send('unwritten');
+    const code = sender.lastTokenTo('unwritten@example.com');
+    await refuseAuditRows(server, true);
+    try {
+      const answer = await authenticate('unwritten', wrongFor(code, 0));
+      assert.equal(answer.status, 500);
+      assert.equal(answer.body?.status, undefined);
+    } finally {
+      await refuseAuditRows(server, false);
+    }
+    assert.equal((await authenticate('unwritten', wrongFor(code, 1))).body.status, 'FAILED', 'rows are written again');
+    assert.deepEqual((await trailOf('unwritten')).map((e) => [e.operation, e.outcome]), [['send', 'SENT'], ['authenticate', 'FAILED']]);
+  });
 });
+
+/** A trigger on the database itself that refuses every new audit row (as a full disk would), or its removal. */
+async function refuseAuditRows(server: TestServer, refuse: boolean): Promise<void> {
+  if (!server.postgres) {
+    const db = new Database(join(server.dataDir, 'mfa.sqlite'));
+    try {
+      db.exec(refuse ? "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit rows refused'); END" : 'DROP TRIGGER refuse_audit');
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: process.env['MFA_TEST_DATABASE_URL'] });
+  await client.connect();
+  try {
+    await client.query(`SET search_path = "${server.schema}"`);
+    await client.query(
+      refuse
+        ? `CREATE FUNCTION refuse_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit rows refused'; END $$;
+           CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_audit()`
+        : 'DROP TRIGGER refuse_audit ON audit_events; DROP FUNCTION refuse_audit()',
+    );
+  } finally {
+    await client.end();
+  }
+}
 
 interface Received {
   readonly headers: IncomingMessage['headers'];

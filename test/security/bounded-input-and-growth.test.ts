@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createClient } from '../../src/auth/clients.js';
 import { ServiceError } from '../../src/core/errors.js';
-import type { Message, RateCounter, Sender } from '../../src/core/ports.js';
+import { toAuditEvent, type Decision } from '../../src/core/audit.js';
+import type { AuditSink, Message, RateCounter, Sender } from '../../src/core/ports.js';
 import { FailedCheckLimit } from '../../src/services/failed-checks.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 
@@ -259,6 +260,49 @@ describe('the failed-check budget read while checks are in flight', () => {
     assert.ok(counter.answer());
     await Promise.all([...waiting, otherClient]);
     assert.equal(counter.answer(), false);
+  });
+});
+
+describe('a failed check whose row is written with its change', () => {
+  const rule = { failedChecksPerClient: 100, failedChecksPerClientWindowSeconds: 60 };
+  const key = 'failed-checks:client:prober';
+  const decision = (outcome: 'FAILED' | 'LOCKOUT' | 'SUCCESS'): Decision =>
+    ({ method: 'token', operation: 'authenticate', alias: 'someone', clientId: 'prober', outcome, reason: null, requestId: 'r' });
+  /** A sink that prepares rows and keeps what is recorded in place of one. */
+  const trail = () => {
+    const recorded: Decision[] = [];
+    const sink: AuditSink = {
+      record: async (d) => void recorded.push(d),
+      prepare: (d) => ({
+        event: toAuditEvent(d, 'id', 0),
+        written: async () => undefined,
+        instead: async (other) => void recorded.push(other),
+        failed: () => undefined,
+      }),
+    };
+    return { sink, recorded };
+  };
+  const count = async (counter: HeldCounter): Promise<number> => {
+    const read = counter.peek(key, 60_000, 1_000);
+    counter.answer();
+    return (await read).count;
+  };
+
+  it('is counted once, when prepared, whether its row is written or another decision is recorded instead', async () => {
+    const counter = new HeldCounter();
+    const { sink, recorded } = trail();
+    const counting = new FailedCheckLimit(counter, { now: () => 1_000 }, rule).counting(sink);
+    const written = counting.prepare!(decision('FAILED'));
+    assert.equal(await count(counter), 1, 'counted before the row is written');
+    await written.written();
+    assert.equal(await count(counter), 1);
+    const replaced = counting.prepare!(decision('FAILED'));
+    await replaced.instead(decision('LOCKOUT'));
+    assert.equal(await count(counter), 2, 'the decision recorded instead is the same check, counted once');
+    assert.deepEqual(recorded.map((d) => d.outcome), ['LOCKOUT']);
+    const success = counting.prepare!(decision('SUCCESS'));
+    await success.instead(decision('FAILED'));
+    assert.equal(await count(counter), 3, 'a success is not counted; a failure recorded in its place is');
   });
 });
 

@@ -1,6 +1,7 @@
 // Defends the Store contract on every database, above all single use and limits under concurrency: lost updates on attempt, failure and rate counters (brute force), double completion (replay), duplicate sends.
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, it } from 'node:test';
+import type { AuditEvent } from '../../src/core/audit.js';
 import type { ApiClient, DeliveryType } from '../../src/core/model.js';
 import type { FailurePolicy, IdentityInput, NewTokenVerification, SigningKeyRecord, Store } from '../../src/core/ports.js';
 import { ERROR_SUPERSEDED } from '../../src/core/token-rules.js';
@@ -418,6 +419,58 @@ describeEachStore('Store contract', (target) => {
     await start(store, w);
     await store.completeVerification(w.id, 'SUCCESS', null, T0 + 1000);
     assert.equal(await wrongGuess(store, w, 3, T0 + 2000), undefined);
+  });
+
+  it('recordWrongGuess appends the row of a plain wrong answer with the guess, and not of one that locks or was not counted', async () => {
+    const row = (v: NewTokenVerification, n: number): AuditEvent => ({
+      id: `${String(T0 + n).padStart(15, '0')}000000${'0'.repeat(7)}${n}`,
+      at: T0 + n,
+      method: 'token',
+      operation: 'authenticate',
+      alias: v.subject,
+      clientId: 'client-a',
+      address: null,
+      deliveryType: v.deliveryType,
+      outcome: 'FAILED',
+      reason: 'wrong token',
+      requestId: v.id,
+    });
+    const guess = (v: NewTokenVerification, n: number, policy = GENEROUS, guessHash = `audited-${n}`) =>
+      store.recordWrongGuess({ verificationId: v.id, subject: v.subject, method: 'token', guessHash, maxAttempts: 2, now: T0 + 1000 }, policy, row(v, n));
+    const v = tokenVerification();
+    await start(store, v);
+    assert.equal((await guess(v, 1))?.audited, true);
+    assert.equal(await guess(v, 2, GENEROUS, 'audited-1'), undefined, 'a repeat takes no try and writes nothing');
+    assert.deepEqual(await guess(v, 3), { attemptsUsed: 2, failures: { failures: 2, lockedUntil: 0 }, audited: false }, 'the last try locks');
+    assert.equal(await guess(v, 4), undefined);
+    const w = tokenVerification({ subject: 'bob' });
+    await start(store, w);
+    const lockAtOne: FailurePolicy = { windowMs: 600_000, maxFailures: 1, lockoutMs: 900_000 };
+    assert.deepEqual(await guess(w, 5, lockAtOne), { attemptsUsed: 1, failures: { failures: 1, lockedUntil: T0 + 1000 + 900_000 }, audited: false }, 'the identity locked');
+    const u = tokenVerification({ subject: 'carol' });
+    await start(store, u);
+    const plain = await store.recordWrongGuess({ verificationId: u.id, subject: u.subject, method: 'token', guessHash: 'no-row', maxAttempts: 2, now: T0 + 1000 }, GENEROUS);
+    assert.equal(plain?.audited, false, 'no row given, none written');
+    assert.deepEqual(await store.queryAudit({ limit: 10 }), [row(v, 1)]);
+  });
+
+  it('concurrent wrong guesses with their rows: a row for each plain answer, exactly', async () => {
+    const limit: FailurePolicy = { windowMs: 600_000, maxFailures: 3, lockoutMs: 900_000 };
+    const now = T0 + 1000;
+    const vs = range(1, 10).map((i) => tokenVerification({ subject: `rows-${i}` }));
+    for (const v of vs) await start(store, v);
+    const guesses = vs.flatMap((v, i) => range(1, 6).map((n) => ({ v, id: `${String(now).padStart(15, '0')}${String(i * 10 + n).padStart(6, '0')}0000000a` })));
+    const rows = guesses.map(({ v, id }): AuditEvent => ({ id, at: now, method: 'token', operation: 'authenticate', alias: v.subject, clientId: 'client-a', address: null, deliveryType: v.deliveryType, outcome: 'FAILED', reason: 'wrong token', requestId: v.id }));
+    const results = await Promise.all(
+      guesses.map(({ v, id }, i) => store.recordWrongGuess({ verificationId: v.id, subject: v.subject, method: 'token', guessHash: id, maxAttempts: 4, now }, limit, rows[i])),
+    );
+    const expected = rows.filter((_, i) => {
+      const r = results[i];
+      return r !== undefined && r.attemptsUsed < 4 && r.failures.lockedUntil <= now;
+    });
+    assert.deepEqual(results.map((r) => r?.audited ?? false), rows.map((row) => expected.includes(row)));
+    assert.equal(expected.length, 2 * vs.length, 'two plain answers per identity, locked from the third failure');
+    assert.deepEqual(await store.queryAudit({ limit: 1000, order: 'oldest' }), [...expected].sort((a, b) => a.id.localeCompare(b.id)));
   });
 
   it('acceptCorrectGuess completes a pending verification once, and not one out of tries or expired', async () => {

@@ -39,6 +39,6 @@ export const token = defineMethod({
       onDeliveryError: (err, requestId) => context.logger.warn({ requestId, error: (err as Error).message }, 'token delivery failed'),
       compose: (input) => renderMessage({ ...input, locale: input.locale ?? delivery.defaultLocale, defaultLocale: delivery.defaultLocale, templates }),
     });
-    return { service, routes: tokenRoutes(service) };
+    return { service, routes: tokenRoutes(service, context.failedChecks) };
   },
 });

@@ -3,8 +3,8 @@
 import { normalizedAddress } from '../../core/addresses.js';
 import { rateLimited } from '../../core/errors.js';
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../../core/model.js';
-import { auditOutcome, type AuditOutcome } from '../../core/audit.js';
-import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
+import { auditOutcome, type AuditOutcome, type Decision } from '../../core/audit.js';
+import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, PreparedAudit, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
 import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import {
   ERROR_LOCKED,
@@ -58,6 +58,9 @@ interface CheckOutcome {
   readonly status: VerificationStatus;
   readonly reason: string | null;
   readonly requestId: string | null;
+  /** The row prepared for the plain answer, and whether the store wrote it with the guess. */
+  readonly prepared?: PreparedAudit;
+  readonly written?: boolean;
 }
 
 export const ERROR_UNKNOWN_USER = 'Unknown user.';
@@ -169,16 +172,31 @@ export class TokenService {
     }
   }
 
-  /** `clientId` (the caller) is only recorded in the audit trail. */
-  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = ''): Promise<VerificationStatus> {
-    const { status, reason, requestId } = await this.check(userAlias, deliveryType, token);
-    await this.deps.audit?.record({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
+  /**
+   * `clientId` (the caller) is only recorded in the audit trail. `admit`, when given, holds the caller to
+   * its failed-check budget (throws RATE_LIMITED) before anything is checked or recorded; its read goes
+   * with the token state's.
+   */
+  async authenticate(userAlias: string, deliveryType: DeliveryType, token: string, clientId = '', admit?: () => Promise<void>): Promise<VerificationStatus> {
+    const decision = (status: VerificationStatus, reason: string | null, requestId: string | null): Decision =>
+      ({ method: 'token', operation: 'authenticate', alias: userAlias, clientId, outcome: auditOutcome(status), reason, requestId, deliveryType });
+    const { status, reason, requestId, prepared, written } = await this.check(userAlias, deliveryType, token, decision, admit);
+    const made = decision(status, reason, requestId);
+    await (written ? prepared!.written() : prepared ? prepared.instead(made) : this.deps.audit?.record(made));
     return status;
   }
 
-  private async check(userAlias: string, deliveryType: DeliveryType, token: string): Promise<CheckOutcome> {
+  private async check(
+    userAlias: string,
+    deliveryType: DeliveryType,
+    token: string,
+    decision: (status: VerificationStatus, reason: string | null, requestId: string | null) => Decision,
+    admit: (() => Promise<void>) | undefined,
+  ): Promise<CheckOutcome> {
     const { store, clock, policy } = this.deps;
-    const state = await store.tokenState(userAlias);
+    // Both reads asked for at once (the budget's first: both are begun once this turn's I/O is handled, in
+    // the order asked, and the store answers them with one statement). Nothing is decided before both.
+    const [, state] = await Promise.all([admit?.(), store.tokenState(userAlias)]);
     const check = precheckGuess(state.lockedUntil, state.current, deliveryType, clock.now());
     if (check.kind !== 'open') {
       const reason = check.kind === 'locked' ? ERROR_LOCKED : check.kind === 'no-token' ? REASON_NO_TOKEN : REASON_CLOSED;
@@ -196,17 +214,27 @@ export class TokenService {
       return outcome('SUCCESS', null);
     }
 
-    const counted = await store.recordWrongGuess(guess, {
-      windowMs: policy.failureWindowSeconds * 1000,
-      maxFailures: policy.maxFailuresPerIdentity,
-      lockoutMs: policy.lockoutSeconds * 1000,
-    });
+    // The plain answer's row goes with the guess (one commit for both) where the sink allows it; the store
+    // leaves it out when the guess was not counted or locks, and those answers are recorded after.
+    const plain = this.deps.audit?.prepare?.(decision('FAILED', REASON_WRONG, v.id));
+    let counted;
+    try {
+      counted = await store.recordWrongGuess(
+        guess,
+        { windowMs: policy.failureWindowSeconds * 1000, maxFailures: policy.maxFailuresPerIdentity, lockoutMs: policy.lockoutSeconds * 1000 },
+        plain?.event,
+      );
+    } catch (err) {
+      plain?.failed(err);
+      throw err;
+    }
+    const withPrepared = (answer: CheckOutcome): CheckOutcome => (plain ? { ...answer, prepared: plain } : answer);
     // No try taken: out of tries, closed meanwhile, or the same guess again (a client retry), which costs nothing.
-    if (!counted) return outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`);
+    if (!counted) return withPrepared(outcome(await this.statusAfterRefusal(v.id), `${REASON_WRONG} (not counted: repeated, or no tries left)`));
     const lockUntil = lockAfterWrongGuess(counted.attemptsUsed, counted.failures.lockedUntil, policy, now);
-    if (lockUntil === undefined) return outcome('FAILED', REASON_WRONG);
+    if (lockUntil === undefined) return { ...withPrepared(outcome('FAILED', REASON_WRONG)), written: counted.audited };
     await Promise.all([store.lock(userAlias, 'token', lockUntil), store.completeVerification(v.id, 'LOCKOUT', ERROR_LOCKED, now)]);
-    return outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`);
+    return withPrepared(outcome('LOCKOUT', `${REASON_WRONG}; ${ERROR_LOCKED}`));
   }
 
   private async statusAfterRefusal(verificationId: string): Promise<VerificationStatus> {
