@@ -8,6 +8,7 @@
 import type { AuditEvent } from '../core/audit.js';
 import type { FailureCount, FailurePolicy, GuessRecord } from '../core/ports.js';
 import type { Param, SqlExecutor } from './driver.js';
+import { textPerCount } from './statement-text.js';
 
 /** Guesses one statement carries at most. */
 const MAX_BATCH = 64;
@@ -38,7 +39,7 @@ const NO_AUDIT: readonly Param[] = Array(11).fill(null);
  * inserted where the try was taken, tries are left and the subject is not locked after it: the answer
  * `lockAfterWrongGuess` (core/token-rules.ts) leaves plain; recordWrongGuess on SQLite tests the same.
  */
-function statement(n: number): string {
+const statement = textPerCount((n: number): string => {
   const rows = Array.from({ length: n }, () => INPUT_ROW).join(', ');
   const now = 'excluded.window_started_at';
   // Policy parameters, in order of use below: method, maxFailures, lockoutMs (first insert), then windowMs,
@@ -74,7 +75,7 @@ function statement(n: number): string {
       RETURNING id)
     SELECT taken.id, taken.attempts, counted.failures, counted.locked_until, audited.id AS audit_id
     FROM taken JOIN input i ON i.id = taken.id LEFT JOIN counted ON counted.subject = i.subject LEFT JOIN audited ON audited.id = i.a_id`;
-}
+});
 
 /** Runs `guesses` (distinct verifications, distinct subjects) as one statement; results in their order. */
 async function countTogether(db: SqlExecutor, guesses: readonly Waiting[], policy: FailurePolicy): Promise<Counted[]> {

@@ -19,6 +19,7 @@ import { ERROR_SUPERSEDED } from '../core/token-rules.js';
 import type { Param, SqlDatabase, SqlDriver, SqlExecutor } from './driver.js';
 import { WrongGuessBatch } from './guess-batch.js';
 import { ReadBatch } from './read-batch.js';
+import { keysAsRows, textPerCount } from './statement-text.js';
 import { MIGRATIONS } from './migrations.js';
 
 interface IdentityRow {
@@ -197,7 +198,7 @@ export class SqlStore implements Store {
     this.decidedVerifications = new InsertBatch(
       db.dialect === 'postgres' ? atOnce(db) : inGroupCommit,
       `INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES`,
-      '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      VERIFICATION_PLACEHOLDERS,
     );
   }
 
@@ -487,7 +488,7 @@ export class SqlStore implements Store {
   }
 
   private async insertVerification(v: Verification, providerState: string | null): Promise<void> {
-    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, verificationParams(v, providerState));
+    await this.db.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES ${VERIFICATION_PLACEHOLDERS}`, verificationParams(v, providerState));
   }
 
   async lockedUntil(subject: string, method: Method): Promise<number> {
@@ -745,6 +746,7 @@ async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now:
 }
 
 /** A verification row's values, in the order of VERIFICATION_COLUMNS and provider_state. */
+const VERIFICATION_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
 function verificationParams(v: Verification, providerState: string | null): Param[] {
   return [v.id, v.method, v.subject, v.clientId, v.deliveryType, v.secretHash, v.status, v.error, v.attempts, v.createdAt, v.expiresAt, v.completedAt, providerState];
 }
@@ -810,16 +812,6 @@ class CounterHits {
   }
 }
 
-/**
- * Statement text for `n` keys or rows, built once per `n`. Drivers keep prepared statements by their
- * text: a text built anew for every call must be hashed whole to find its statement again.
- */
-function textPerCount(build: (n: number) => string): (n: number) => string {
-  const texts: string[] = [];
-  return (n) => (texts[n] ??= build(n));
-}
-
-const keysAsRows = (n: number): string => Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ');
 const VERIFICATIONS_BY_ID = textPerCount((n) => `WITH q (id) AS (VALUES ${keysAsRows(n)}) SELECT ${VERIFICATION_COLUMNS} FROM verifications WHERE id IN (SELECT id FROM q)`);
 
 /** Rows one batched insert carries at most. */

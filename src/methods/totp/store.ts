@@ -4,6 +4,7 @@
 // registration is activated once, and only over the registration its enrolment was checked against.
 import type { SqlExecutor } from '../../store/driver.js';
 import { ReadBatch } from '../../store/read-batch.js';
+import { keysAsRows, textPerCount } from '../../store/statement-text.js';
 
 export interface ActiveRegistration {
   /** The request id of the enrolment that made it. */
@@ -136,16 +137,15 @@ export class SqlTotpStore implements TotpStore {
   }
 }
 
-/** The check read's text for `n` aliases, built once per `n` (drivers find a prepared statement by its text). */
-const checkTexts: string[] = [];
-function checksText(n: number): string {
-  return (checkTexts[n] ??= `WITH q (alias) AS (VALUES ${Array.from({ length: n }, () => '(CAST(? AS TEXT))').join(', ')})
+/** The check read's text for `n` aliases. */
+const checksText = textPerCount(
+  (n) => `WITH q (alias) AS (VALUES ${keysAsRows(n)})
     SELECT q.alias AS q_alias, ${REGISTRATION_COLUMNS}, l.locked_until
     FROM q
     LEFT JOIN identities i ON i.alias = q.alias AND i.status = 'active'
     LEFT JOIN totp_registrations r ON r.identity_id = i.id
-    LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`);
-}
+    LEFT JOIN lockouts l ON l.subject = q.alias AND l.method = 'totp'`,
+);
 
 /** A row of the registration columns, or undefined when it has no (active) identity. */
 function toRegistration(row: RegistrationRow): IdentityRegistration | undefined {
