@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AccessTokens } from './auth/access-tokens.js';
 import { KeyRing } from './auth/keyring.js';
+import { pooledRandomBytes } from './auth/random-pool.js';
 import { Sealer } from './auth/seal.js';
 import type { Config } from './config.js';
 import type { Clock, RateCounter, Sender, Store } from './core/ports.js';
@@ -153,7 +154,7 @@ export async function openMigratedStore(config: Config, schema?: string): Promis
 
 export async function createRuntime(config: Config, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const clock = overrides.clock ?? { now: () => Date.now() };
-  const randomBytes: RandomBytes = (size) => cryptoRandomBytes(size);
+  const randomBytes: RandomBytes = pooledRandomBytes();
   const secret = masterSecret(config);
   const logger = createLogger(overrides.logger ?? { level: config.logLevel });
   const store = await openMigratedStore(config, overrides.schema);

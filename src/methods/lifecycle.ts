@@ -9,7 +9,7 @@
 import { auditOutcome, type AuditOperation } from '../core/audit.js';
 import type { Method, Verification, VerificationStatus } from '../core/model.js';
 import type { AuditSink, Clock, VerificationStore } from '../core/ports.js';
-import { generateId, type RandomBytes } from '../core/secrets.js';
+import { generateRequestId, type RandomBytes } from '../core/secrets.js';
 import { completionAnswer, decidedVerification, pendingVerification, type StatusView } from '../core/verification.js';
 
 export interface LifecycleDeps {
@@ -53,11 +53,12 @@ export class VerificationLifecycle {
   /** Records a verification decided at once, kept so that poll reports it (DECIDED_RETENTION_MS); its request id. */
   async decide(d: Decision): Promise<string> {
     const { store, clock, randomBytes } = this.deps;
-    const id = generateId(randomBytes);
+    const now = clock.now();
+    const id = generateRequestId(randomBytes, now);
     // Both at once: on SQLite they go in the same group commit, on PostgreSQL in parallel round trips. A
     // failure of either still fails the request.
     await Promise.all([
-      store.recordVerification(decidedVerification({ id, method: this.method, ...d, now: clock.now() })),
+      store.recordVerification(decidedVerification({ id, method: this.method, ...d, now })),
       this.deps.audit?.record({ method: this.method, operation: d.operation, alias: d.subject, clientId: d.clientId, outcome: auditOutcome(d.status), reason: d.error, requestId: id }),
     ]);
     return id;
@@ -66,8 +67,9 @@ export class VerificationLifecycle {
   /** Records a pending verification with its provider state; its request id. */
   async start(s: Start): Promise<string> {
     const { store, clock, randomBytes } = this.deps;
-    const id = generateId(randomBytes);
-    const v = pendingVerification({ id, method: this.method, subject: s.subject, clientId: s.clientId, now: clock.now(), expiresAt: s.expiresAt });
+    const now = clock.now();
+    const id = generateRequestId(randomBytes, now);
+    const v = pendingVerification({ id, method: this.method, subject: s.subject, clientId: s.clientId, now, expiresAt: s.expiresAt });
     await store.startProviderVerification(v, s.providerState);
     await this.deps.audit?.record({ method: this.method, operation: s.operation, alias: s.subject, clientId: s.clientId, outcome: 'SENT', reason: s.sent, requestId: id });
     return id;

@@ -18,32 +18,11 @@ export interface AuditTrailDeps {
   readonly onWriteError?: (err: unknown) => void;
 }
 
-/** Bytes drawn from the pool at once: a read of the random source costs ~2 µs whatever its size. */
-const POOL_BYTES = 4096;
-
-/**
- * Random bytes from `source`, read POOL_BYTES at a time. For the ids' disambiguating suffix, which is not a
- * secret (ids page the trail): never for secrets, which are read from the source each time.
- */
-function pooled(source: RandomBytes): RandomBytes {
-  let pool: Buffer = Buffer.alloc(0);
-  let at = 0;
-  return (size) => {
-    if (size > POOL_BYTES) return source(size);
-    if (at + size > pool.length) {
-      pool = source(POOL_BYTES);
-      at = 0;
-    }
-    at += size;
-    return pool.subarray(at - size, at);
-  };
-}
-
 export class AuditTrail implements AuditSink {
   private readonly ids: AuditIds;
 
   constructor(private readonly deps: AuditTrailDeps) {
-    this.ids = new AuditIds(pooled(deps.randomBytes));
+    this.ids = new AuditIds(deps.randomBytes);
   }
 
   /**

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { constantTimeEqual, deriveKey, digest, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../src/core/secrets.js';
+import { constantTimeEqual, deriveKey, digest, generateId, generateNumericToken, generateRequestId, keyedHash, type RandomBytes } from '../../src/core/secrets.js';
 
 /** A random source that hands out `bytes` in order, as many as asked each time, and counts the calls. */
 function scripted(bytes: number[]): RandomBytes & { calls: number } {
@@ -59,6 +59,32 @@ describe('numeric tokens', () => {
 describe('identifiers', () => {
   it('are 16 random bytes as 32 hex characters', () => {
     assert.equal(generateId(scripted([0xab, 0x01])), 'ab01'.repeat(8));
+  });
+});
+
+describe('request ids', () => {
+  const at = Date.UTC(2026, 10, 30, 12, 0, 0, 123);
+
+  it('are 32 lowercase hex characters laid out as a UUID version 7: the time in ms, the version, the variant, 74 random bits', () => {
+    const id = generateRequestId(scripted([0xff]), at);
+    assert.match(id, /^[0-9a-f]{32}$/);
+    assert.equal(parseInt(id.slice(0, 12), 16), at);
+    assert.equal(id[12], '7');
+    assert.equal(id[16], 'b'); // variant 10 followed by the random bits, all ones here
+    assert.equal(generateRequestId(scripted([0x00]), at).slice(12), '7000' + '8' + '0'.repeat(15));
+    assert.equal(id.slice(12), '7fff' + 'b' + 'f'.repeat(15));
+  });
+
+  it('take every random bit they keep from the source, so two ids of one millisecond differ', () => {
+    const random = scripted([0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 0x0f, 0xed]);
+    assert.equal(generateRequestId(random, at).slice(12), '7234' + '9678' + '9abcdef00fed');
+    assert.equal(random.calls, 1);
+  });
+
+  it('sort in the order they were made, whatever their random bits', () => {
+    const earlier = generateRequestId(scripted([0xff]), at);
+    const later = generateRequestId(scripted([0x00]), at + 1);
+    assert.ok(earlier < later);
   });
 });
 

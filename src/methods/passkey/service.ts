@@ -17,7 +17,7 @@ import { ServiceError, badRequest, forbidden, notFound } from '../../core/errors
 import type { FactorChangeRule } from '../../services/factor-change.js';
 import type { Identity, VerificationStatus } from '../../core/model.js';
 import type { AuditSink, Clock, Store } from '../../core/ports.js';
-import { generateId, keyedHash, type RandomBytes } from '../../core/secrets.js';
+import { generateRequestId, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import { UNKNOWN_REQUEST, statusAt } from '../../core/verification.js';
 import {
   ERROR_ALREADY_REGISTERED,
@@ -141,7 +141,7 @@ export class PasskeyService {
       excludeCredentials: existing.map((p) => ({ id: p.id, transports: [...p.transports] })),
     });
     const now = clock.now();
-    const requestId = generateId(this.deps.randomBytes);
+    const requestId = generateRequestId(this.deps.randomBytes, now);
     await passkeys.startCeremony(
       { requestId, kind: 'registration', clientId, identityId: identity.id, challenge: options.challenge, userHandle, urlHash: null, returnUrl: null, createdAt: now, expiresAt: now + settings.ttlSeconds * 1000, usedAt: null },
       now,
@@ -299,7 +299,7 @@ export class PasskeyService {
     const { store, passkeys, clock, settings } = this.deps;
     const identity = await store.findIdentity(userAlias);
     const now = clock.now();
-    const requestId = generateId(this.deps.randomBytes);
+    const requestId = generateRequestId(this.deps.randomBytes, now);
     const expiresAt = now + settings.ttlSeconds * 1000;
     const ceremony: Ceremony = {
       requestId,

@@ -5,7 +5,7 @@ import { rateLimited } from '../../core/errors.js';
 import { DELIVERY_ROUTES, type Channel, type DeliveryType, type VerificationStatus } from '../../core/model.js';
 import { auditOutcome, type AuditOutcome, type Decision } from '../../core/audit.js';
 import type { AuditSink, Clock, IdentityStore, LockoutStore, Message, PreparedAudit, RateCounter, Sender, TokenStore, VerificationStore } from '../../core/ports.js';
-import { constantTimeEqual, generateId, generateNumericToken, keyedHash, type RandomBytes } from '../../core/secrets.js';
+import { constantTimeEqual, generateNumericToken, generateRequestId, keyedHash, type RandomBytes } from '../../core/secrets.js';
 import {
   ERROR_LOCKED,
   earlyAnswer,
@@ -116,7 +116,7 @@ export class TokenService {
 
     // Without an address the verification is still recorded, with a token nobody receives, so that it
     // polls, expires and counts wrong guesses exactly like a real one.
-    const id = generateId(this.deps.randomBytes);
+    const id = generateRequestId(this.deps.randomBytes, now);
     const token = generateNumericToken(policy.length, this.deps.randomBytes);
     const { requestId, created } = await store.startTokenVerification(
       {
