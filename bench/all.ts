@@ -342,6 +342,16 @@ async function enrolTotp(service: Service, durationSeconds: number): Promise<{ c
   return { codes, failures };
 }
 
+/** Percentiles of the access lines' responseTime (ms): the time each request spent in the service. */
+function serviceTimes(lines: readonly string[]): { p99: number; max: number } {
+  const times: number[] = [];
+  for (const line of lines) {
+    if (line.includes('"msg":"request completed"')) times.push((JSON.parse(line) as { responseTime: number }).responseTime);
+  }
+  times.sort((a, b) => a - b);
+  return { p99: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? 0, max: times.at(-1) ?? 0 };
+}
+
 /** The SQLite service in one process: authenticate and poll against the bare route, TOTP against token authenticate, the fixed rate, sends. */
 async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[], problems: string[], shares: Record<string, number>, only: readonly string[] | undefined): Promise<void> {
   const runs = (scenario: string): boolean => only === undefined || only.includes('sqlite') || only.includes(`sqlite-${scenario}`);
@@ -397,9 +407,15 @@ async function sqliteScenarios(options: Options, load: LoadGenerator, rows: Row[
     }
 
     if (runs('fixed-rate')) {
+      // The same rate against the bare route: the tail this machine adds to any server.
+      const bareFixed = await measure(load, bare.child, 'bare route at a fixed rate', job(bare.url, guesses('bare'), { overallRate: FIXED_RATE, connections: 10 }), options, problems);
+      rows.push(row(`bare route at ${FIXED_RATE} req/s, 10 connections`, '-', 1, bareFixed, undefined));
       const fixed = await measure(load, service.child, 'authenticate at a fixed rate', job(`${service.baseUrl}/v3/mfa/token/authenticate`, guesses('authenticate'), { overallRate: FIXED_RATE, connections: 10 }), options, problems, async () => void (before = await attempts()));
       await checkTries('authenticate at a fixed rate', before, fixed.result);
-      rows.push(row(`token authenticate at ${FIXED_RATE} req/s, 10 connections`, 'sqlite', 1, fixed, undefined, 'goal p99 < 5 ms'));
+      // The service's own time per request (Fastify's responseTime in the access line): a tail the load
+      // generator sees but the service does not was spent outside it (scheduling, the generator itself).
+      const served = serviceTimes(fixed.lines);
+      rows.push(row(`token authenticate at ${FIXED_RATE} req/s, 10 connections`, 'sqlite', 1, fixed, undefined, `goal p99 < 5 ms; in the service p99 ${served.p99.toFixed(2)} ms, max ${served.max.toFixed(1)}`));
     }
 
     if (!runs('send')) return;

@@ -1,8 +1,10 @@
-// The load generator of the benchmarks (bench/token.ts, bench/kba.ts), run in a worker thread so that autocannon's client work has its own
-// event loop and does not queue behind the server's callbacks. Every route is driven the same way (same
+// The load generator of the benchmarks (bench/token.ts, bench/kba.ts, bench/all.ts), run in a worker thread so that its client work has
+// its own event loop and does not queue behind the server's callbacks: autocannon as fast as answered, or
+// an open loop of our own at a fixed rate (runAtRate). Every route is driven the same way (same
 // headers, a body built per request by setupRequest), so the bare baseline costs the client what ours does.
 import autocannon from 'autocannon';
-import { createHistogram } from 'node:perf_hooks';
+import { Agent, request } from 'node:http';
+import { createHistogram, performance } from 'node:perf_hooks';
 import { parentPort } from 'node:worker_threads';
 
 const TOKEN_SPACE = 1_000_000;
@@ -34,7 +36,10 @@ export interface LoadJob {
   readonly body: BodySpec;
   readonly durationSeconds: number;
   readonly connections: number;
-  /** Requests per second for all connections together (a fixed rate); absent: as fast as answered. */
+  /**
+   * Requests per second for all connections together, sent evenly spaced whatever the answers (an open
+   * loop, see runAtRate); absent: each connection sends its next request when answered (autocannon).
+   */
   readonly overallRate?: number;
   /** When set, every 2xx response body is checked for this text, and the matches and misses are counted. */
   readonly expectInBody?: string;
@@ -161,7 +166,86 @@ interface RawResult {
 /** autocannon's 'response' event as emitted (the typings leave out the first argument, the client). */
 type ResponseListener = (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void;
 
+/**
+ * A fixed rate as a service meets it: requests sent evenly spaced, each on a free kept-alive connection
+ * (or queued for one), whether or not earlier ones were answered. autocannon's own rate option sends each
+ * connection's share of a second back to back as fast as answered and then waits for the next second,
+ * so its latencies are those of a saturating burst, not of the rate. Latency runs from the send to the
+ * end of the answer, so waiting for a connection counts.
+ */
+async function runAtRate(job: LoadJob, rate: number): Promise<LoadResult> {
+  const { make, sequence } = bodyMaker(job.body);
+  const latencyUs = createHistogram();
+  const target = new URL(job.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: job.connections });
+  const statusCodes: Record<string, number> = {};
+  const counts = { completed: 0, count2xx: 0, non2xx: 0, errors: 0, matched: 0, mismatched: 0 };
+  const headers = { 'content-type': 'application/json', ...job.headers };
+  const send = (): Promise<void> =>
+    new Promise((resolve) => {
+      const sentAt = performance.now();
+      const body = make();
+      const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          counts.completed++;
+          statusCodes[status] = (statusCodes[status] ?? 0) + 1;
+          if (status >= 200 && status < 300) {
+            counts.count2xx++;
+            latencyUs.record(Math.max(1, Math.round((performance.now() - sentAt) * 1000)));
+            if (job.expectInBody !== undefined) {
+              if (Buffer.concat(chunks).toString().includes(job.expectInBody)) counts.matched++;
+              else counts.mismatched++;
+            }
+          } else {
+            counts.non2xx++;
+          }
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        counts.errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const intervalMs = 1000 / rate;
+  const total = Math.round(job.durationSeconds * rate);
+  const inFlight: Array<Promise<void>> = [];
+  const start = performance.now();
+  let sent = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
+    while (sent < due) {
+      inFlight.push(send());
+      sent++;
+    }
+    // The next request's time; a timer fires a little late, and the loop then sends all that are due.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, start + sent * intervalMs - performance.now())));
+  }
+  await Promise.all(inFlight);
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  const ms = (percentile: number): number => (latencyUs.count > 0 ? latencyUs.percentile(percentile) / 1000 : 0);
+  return {
+    requestsPerSecond: counts.completed / seconds,
+    p50Ms: ms(50),
+    p99Ms: ms(99),
+    completed: counts.completed,
+    count2xx: counts.count2xx,
+    non2xx: counts.non2xx,
+    errors: counts.errors,
+    timeouts: 0,
+    statusCodes,
+    ...(sequence ? { guessesIssued: sequence.issued, guessesRepeated: sequence.repeated } : {}),
+    ...(job.expectInBody === undefined ? {} : { bodyMatched: counts.matched, bodyMismatched: counts.mismatched }),
+  };
+}
+
 async function run(job: LoadJob): Promise<LoadResult> {
+  if (job.overallRate !== undefined) return runAtRate(job, job.overallRate);
   const { make, sequence } = bodyMaker(job.body);
   // autocannon's own latency histogram has 1 ms resolution, too coarse for a bare route; this one
   // records microseconds. Like autocannon's, it holds 2xx responses only.
@@ -182,7 +266,6 @@ async function run(job: LoadJob): Promise<LoadResult> {
         headers: { 'content-type': 'application/json', ...job.headers },
         connections: job.connections,
         duration: job.durationSeconds,
-        ...(job.overallRate === undefined ? {} : { overallRate: job.overallRate }),
         requests: [{ setupRequest: (request) => ({ ...request, body: make() }), ...(expected === undefined ? {} : { onResponse: onBody }) }],
       },
       (err: unknown, result: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result as RawResult)),
