@@ -7,6 +7,7 @@
 // costs one commit, not a second for its row.
 import type { AuditEvent } from '../core/audit.js';
 import type { FailureCount, FailurePolicy, GuessRecord } from '../core/ports.js';
+import { AUDIT_COLUMN_NAMES, AUDIT_COLUMN_TYPES, AUDIT_COLUMNS, auditParams } from './audit-rows.js';
 import type { Param, SqlExecutor } from './driver.js';
 import { textPerCount } from './statement-text.js';
 
@@ -23,10 +24,17 @@ interface Waiting {
 }
 
 /** Each guess's row of the statement's input: the guess, then the audit row of its plain answer (or NULLs). */
-const INPUT_ROW = `(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS BIGINT),
-  CAST(? AS TEXT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT),
-  CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS TEXT))`;
-const NO_AUDIT: readonly Param[] = Array(11).fill(null);
+const GUESS_COLUMN_TYPES = [
+  ['id', 'TEXT'],
+  ['guess_hash', 'TEXT'],
+  ['subject', 'TEXT'],
+  ['max_attempts', 'BIGINT'],
+  ['now', 'BIGINT'],
+] as const;
+const INPUT_COLUMNS = [...GUESS_COLUMN_TYPES.map(([name]) => name), ...AUDIT_COLUMN_NAMES.map((name) => `a_${name}`)].join(', ');
+const INPUT_ROW = `(${[...GUESS_COLUMN_TYPES, ...AUDIT_COLUMN_TYPES].map(([, type]) => `CAST(? AS ${type})`).join(', ')})`;
+const AUDIT_FROM_INPUT = AUDIT_COLUMN_NAMES.map((name) => `i.a_${name}`).join(', ');
+const NO_AUDIT: readonly Param[] = AUDIT_COLUMN_NAMES.map(() => null);
 
 /**
  * The statement for `n` guesses with one failure policy and method. Rows are locked in a fixed order
@@ -45,8 +53,7 @@ const statement = textPerCount((n: number): string => {
   // Policy parameters, in order of use below: method, maxFailures, lockoutMs (first insert), then windowMs,
   // windowMs, windowMs, maxFailures, lockoutMs, lockoutMs.
   const fresh = `(lockouts.window_started_at <= ${now} - CAST(? AS BIGINT) OR (lockouts.locked_until <> 0 AND lockouts.locked_until <= ${now}))`;
-  return `WITH input (id, guess_hash, subject, max_attempts, now, a_id, a_at, a_method, a_operation, a_alias, a_client_id, a_address,
-      a_delivery_type, a_outcome, a_reason, a_request_id) AS (VALUES ${rows}),
+  return `WITH input (${INPUT_COLUMNS}) AS (VALUES ${rows}),
     locked AS (SELECT v.id FROM verifications v WHERE v.id = ANY (ARRAY(SELECT id FROM input)) ORDER BY v.id FOR UPDATE),
     taken AS (
       UPDATE verifications v SET attempts = v.attempts + 1, last_guess_hash = i.guess_hash
@@ -68,8 +75,8 @@ const statement = textPerCount((n: number): string => {
           ELSE lockouts.locked_until END
       RETURNING subject, failures, locked_until),
     audited AS (
-      INSERT INTO audit_events (id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id)
-      SELECT i.a_id, i.a_at, i.a_method, i.a_operation, i.a_alias, i.a_client_id, i.a_address, i.a_delivery_type, i.a_outcome, i.a_reason, i.a_request_id
+      INSERT INTO audit_events (${AUDIT_COLUMNS})
+      SELECT ${AUDIT_FROM_INPUT}
       FROM taken JOIN input i ON i.id = taken.id JOIN counted ON counted.subject = i.subject
       WHERE i.a_id IS NOT NULL AND taken.attempts < i.max_attempts AND counted.locked_until <= i.now
       RETURNING id)
@@ -82,8 +89,7 @@ async function countTogether(db: SqlExecutor, guesses: readonly Waiting[], polic
   const params: Param[] = [];
   for (const { guess: g, audit: a } of guesses) {
     params.push(g.verificationId, g.guessHash, g.subject, g.maxAttempts, g.now);
-    if (a) params.push(a.id, a.at, a.method, a.operation, a.alias, a.clientId, a.address, a.deliveryType, a.outcome, a.reason, a.requestId);
-    else params.push(...NO_AUDIT);
+    params.push(...(a ? auditParams(a) : NO_AUDIT));
   }
   const w = policy.windowMs;
   params.push(guesses[0]!.guess.method, policy.maxFailures, policy.lockoutMs, w, w, w, policy.maxFailures, policy.lockoutMs, policy.lockoutMs);

@@ -16,6 +16,7 @@ import type {
 } from '../core/ports.js';
 import type { AuditEvent, AuditQuery } from '../core/audit.js';
 import { ERROR_SUPERSEDED } from '../core/token-rules.js';
+import { AUDIT_COLUMNS, AUDIT_PLACEHOLDERS, auditParams } from './audit-rows.js';
 import type { Param, SqlDatabase, SqlDriver, SqlExecutor } from './driver.js';
 import { WrongGuessBatch } from './guess-batch.js';
 import { ReadBatch } from './read-batch.js';
@@ -726,10 +727,6 @@ export class SqlStore implements Store {
 
 /** Advisory lock of the prune job; any constant other than the migration lock's, the same in every process. */
 const PRUNE_LOCK_KEY = 7263542;
-
-const AUDIT_COLUMNS = 'id, at, method, operation, alias, client_id, address, delivery_type, outcome, reason, request_id';
-const AUDIT_PLACEHOLDERS = AUDIT_COLUMNS.split(',').map(() => '?').join(', ');
-const auditParams = (e: AuditEvent): Param[] => [e.id, e.at, e.method, e.operation, e.alias, e.clientId, e.address, e.deliveryType, e.outcome, e.reason, e.requestId];
 
 /** Adds `hits` to a fixed-window counter; the count after them and the window's end. */
 async function addToCounter(db: SqlExecutor, key: string, windowMs: number, now: number, hits: number): Promise<{ count: number; resetAt: number }> {
