@@ -143,6 +143,12 @@ export interface VerificationStore {
 export interface LockoutStore {
   /** Counts one failure of the subject for the method within a window, locking it at the limit. */
   recordFailure(subject: string, method: Method, policy: FailurePolicy, now: number): Promise<FailureCount>;
+  /**
+   * Counts one failure as recordFailure does and writes, with it, the rows `decide` returns for the count:
+   * a check decided by its count is one transaction (one commit) instead of two. `decide` returns nothing
+   * when the check goes on (a right answer within the budget); it must not throw.
+   */
+  recordFailureWithDecision(subject: string, method: Method, policy: FailurePolicy, now: number, decide: (count: FailureCount) => DecidedRows | undefined): Promise<FailureCount>;
   lock(subject: string, method: Method, until: number): Promise<void>;
   /** Forgets the subject's failures for the method and ends any lockout (after a success). */
   clearFailures(subject: string, method: Method): Promise<void>;
@@ -150,6 +156,13 @@ export interface LockoutStore {
   lockedUntil(subject: string, method: Method): Promise<number>;
   /** How many subjects each method has locked out at `now` (the operator console's dashboard). */
   lockoutsInForce(now: number): Promise<ReadonlyArray<{ readonly method: Method; readonly count: number }>>;
+}
+
+/** A verification decided at once and its audit row, written in one transaction. */
+export interface DecidedRows {
+  readonly verification: Verification;
+  /** Absent when the audit sink writes its rows itself (it is told after the commit). */
+  readonly audit: AuditEvent | undefined;
 }
 
 /** The one-time token method's atomic statements (its hot path). */

@@ -4,11 +4,13 @@
 //   complete a pending verification moved to its final status, by the first caller only
 //   poll     where a verification stands (src/methods/poll.ts); concurrent polls of one verification
 //            share one look at the provider (PollCoalescer)
-// Each step is one store call and one audit event, awaited (a failed audit write fails the request).
+// Each step is one store call and one audit event, awaited (a failed audit write fails the request). A
+// decision that depends on a count written with it (a TOTP check) is prepared instead: its rows go into
+// the caller's transaction (Store.recordFailureWithDecision).
 // The token method's hot path keeps its own atomic statements (src/store/sql-store.ts), under the same rules.
 import { auditOutcome, type AuditOperation } from '../core/audit.js';
 import type { Method, Verification, VerificationStatus } from '../core/model.js';
-import type { AuditSink, Clock, VerificationStore } from '../core/ports.js';
+import type { AuditSink, Clock, DecidedRows, VerificationStore } from '../core/ports.js';
 import { generateRequestId, type RandomBytes } from '../core/secrets.js';
 import { completionAnswer, decidedVerification, pendingVerification, type StatusView } from '../core/verification.js';
 
@@ -30,6 +32,15 @@ export interface Decision {
   readonly error: string | null;
   /** A keyed fingerprint of what was checked (Duo's response), never a secret. */
   readonly secretHash?: string | null;
+}
+
+export interface PreparedDecision {
+  readonly requestId: string;
+  readonly rows: DecidedRows;
+  /** The rows were committed: the audit trail's listeners are told (or the row written, see prepare). */
+  committed(): Promise<void>;
+  /** The transaction that carried the rows failed (the request fails). */
+  failed(err: unknown): void;
 }
 
 export interface Start {
@@ -62,6 +73,27 @@ export class VerificationLifecycle {
       this.deps.audit?.record({ method: this.method, operation: d.operation, alias: d.subject, clientId: d.clientId, outcome: auditOutcome(d.status), reason: d.error, requestId: id }),
     ]);
     return id;
+  }
+
+  /**
+   * A decision whose rows the caller writes in a transaction of its own (recordFailureWithDecision), with
+   * what to call once it committed or failed. Its audit row is among the rows when the sink can prepare
+   * one; otherwise the sink records it after the commit.
+   */
+  prepare(d: Decision): PreparedDecision {
+    const now = this.deps.clock.now();
+    const id = generateRequestId(this.deps.randomBytes, now);
+    const decision = { method: this.method, operation: d.operation, alias: d.subject, clientId: d.clientId, outcome: auditOutcome(d.status), reason: d.error, requestId: id };
+    const audit = this.deps.audit?.prepare?.(decision);
+    return {
+      requestId: id,
+      rows: { verification: decidedVerification({ id, method: this.method, ...d, now }), audit: audit?.event },
+      committed: async () => {
+        if (audit) await audit.written();
+        else await this.deps.audit?.record(decision);
+      },
+      failed: (err) => audit?.failed(err),
+    };
   }
 
   /** Records a pending verification with its provider state; its request id. */

@@ -2,6 +2,7 @@
 // it holds across requests and processes: no read-then-write on a counter or a status.
 import type { ApiClient, Identity, IdentityStatus, KbaAnswerRecord, KbaQuestion, Method, Verification, VerificationStatus } from '../core/model.js';
 import type {
+  DecidedRows,
   FailureCount,
   FailurePolicy,
   GuessRecord,
@@ -466,6 +467,32 @@ export class SqlStore implements Store {
     // SQLite: in the group commit, so that checks arriving together share one commit instead of one each.
     if (this.db.dialect === 'sqlite') return this.db.transaction((tx) => countFailure(tx, subject, method, policy, now));
     return countFailure(this.db, subject, method, policy, now);
+  }
+
+  async recordFailureWithDecision(
+    subject: string,
+    method: Method,
+    policy: FailurePolicy,
+    now: number,
+    decide: (count: FailureCount) => DecidedRows | undefined,
+  ): Promise<FailureCount> {
+    // SQLite: one transaction of the group commit. PostgreSQL: the count commits on its own, as
+    // recordFailure's does, and the rows follow in the batches that carry other requests' rows.
+    if (this.db.dialect === 'sqlite') {
+      return this.db.transaction(async (tx) => {
+        const count = await countFailure(tx, subject, method, policy, now);
+        const rows = decide(count);
+        if (rows) {
+          await tx.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES ${VERIFICATION_PLACEHOLDERS}`, verificationParams(rows.verification, null));
+          if (rows.audit) await tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, auditParams(rows.audit));
+        }
+        return count;
+      });
+    }
+    const count = await countFailure(this.db, subject, method, policy, now);
+    const rows = decide(count);
+    if (rows) await Promise.all([this.recordVerification(rows.verification), rows.audit && this.auditBatch.add(auditParams(rows.audit))]);
+    return count;
   }
 
   async lock(subject: string, method: Method, until: number): Promise<void> {

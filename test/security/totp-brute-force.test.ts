@@ -4,9 +4,16 @@
 // once accepted is never accepted again. The lockout counts where every lockout counts: the factor-change
 // rule refuses changes during it, and an operator's unlock ends it.
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { Sealer } from '../../src/auth/seal.js';
+import type { AuditEvent } from '../../src/core/audit.js';
+import type { AuditSink, Store } from '../../src/core/ports.js';
 import { ERROR_CHANGE_LOCKED } from '../../src/methods/kba/service.js';
-import { ERROR_TOTP_LOCKED } from '../../src/methods/totp/service.js';
+import { secretToBase32 } from '../../src/methods/totp/core.js';
+import { ERROR_TOTP_LOCKED, TotpService } from '../../src/methods/totp/service.js';
+import { readTotpSettings } from '../../src/methods/totp/settings.js';
+import type { TotpStore } from '../../src/methods/totp/store.js';
 import { describeEachDatabase, postJson, startServer, type TestServer } from '../helpers/server.js';
 import { appCode, steppedClock, totpCalls, wrongCode } from '../helpers/totp.js';
 
@@ -139,5 +146,74 @@ describeEachDatabase('TOTP brute force and replay', ({ postgres }) => {
     assert.deepEqual(unlocked.body.wasLocked.map((l: { method: string }) => l.method), ['totp']);
     clock.advance(30_000);
     assert.equal((await api.authenticate(alias, appCode(secret, clock.now()))).body.status, 'SUCCESS', 'unlocked');
+  });
+});
+
+// Checks that arrive together all read the lockout before any of them is counted, so some are counted
+// past the budget. Such a check is answered LOCKOUT whatever its code; its time must not tell either: a
+// right code past the budget must go through exactly the store calls of a wrong one, or how long the
+// answer takes would say which code was right.
+describe('TOTP checks counted past the budget', () => {
+  const NOW = Date.UTC(2026, 10, 30, 12, 0, 0);
+  const SECRET = randomBytes(20);
+  const defaults = { string: (_n: string, fallback: string) => fallback, int: (_n: string, fallback: number) => fallback, oneOf: <T extends string>(_n: string, _a: readonly T[], fallback: T) => fallback, problem: () => undefined };
+  const settings = { ...readTotpSettings(defaults), maxFailures: MAX_FAILURES };
+
+  /** The service with a store that records every call and counts each check one past the budget. */
+  function serviceCountingPastTheBudget(): { service: TotpService; calls: string[] } {
+    const calls: string[] = [];
+    const sealer = new Sealer(randomBytes(32));
+    const sealedSecret = sealer.seal(JSON.stringify({ secret: secretToBase32(SECRET), algorithm: 'SHA1', digits: 6, periodSeconds: 30 }));
+    const registrations = {
+      findForCheck: async () => ({ found: { identityId: 'id-1', active: { id: 'reg-1', sealedSecret, confirmedAt: NOW - 86_400_000, lastStep: 0 }, pending: null }, lockedUntil: 0 }),
+      acceptStep: async () => {
+        calls.push('acceptStep');
+        return true;
+      },
+    } as unknown as TotpStore;
+    const pastTheBudget = { failures: MAX_FAILURES + 1, lockedUntil: NOW + LOCKOUT_SECONDS * 1000 };
+    const store = new Proxy({} as Store, {
+      get: (_target, name) => {
+        if (name === 'then') return undefined;
+        return async (...args: unknown[]) => {
+          calls.push(String(name));
+          if (name === 'recordFailureWithDecision') {
+            (args[4] as (count: typeof pastTheBudget) => unknown)(pastTheBudget);
+            return pastTheBudget;
+          }
+          if (name === 'recordFailure') return pastTheBudget;
+          return undefined;
+        };
+      },
+    });
+    const audit: AuditSink = {
+      record: async () => void calls.push('audit.record'),
+      prepare: (decision) => ({ event: { ...decision, id: 'audit-1', at: NOW, address: null, deliveryType: null } as AuditEvent, written: async () => void calls.push('audit.written'), instead: async () => undefined, failed: () => undefined }),
+    };
+    const service = new TotpService({
+      registrations,
+      store,
+      sealer,
+      clock: { now: () => NOW },
+      randomBytes: (n) => randomBytes(n),
+      settings,
+      factorChange: {} as never,
+      hasOtherFactor: async () => false,
+      audit,
+    });
+    return { service, calls };
+  }
+
+  it('a right code past the budget answers LOCKOUT through exactly the store calls of a wrong one', async () => {
+    const right = serviceCountingPastTheBudget();
+    const rightCode = appCode(secretToBase32(SECRET), NOW);
+    const rightAnswer = await right.service.authenticate('client-a', 'alice', rightCode);
+    const wrong = serviceCountingPastTheBudget();
+    const wrongAnswer = await wrong.service.authenticate('client-a', 'alice', rightCode === '000000' ? '000001' : '000000');
+    assert.deepEqual([rightAnswer.status, rightAnswer.error], ['LOCKOUT', ERROR_TOTP_LOCKED]);
+    assert.deepEqual([wrongAnswer.status, wrongAnswer.error], ['LOCKOUT', ERROR_TOTP_LOCKED]);
+    assert.deepEqual(right.calls, wrong.calls);
+    // One transaction carries the count and the decision's rows: nothing is written after it but the audit's listeners.
+    assert.deepEqual(right.calls, ['recordFailureWithDecision', 'audit.written']);
   });
 });

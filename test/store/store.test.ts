@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, it } from 'node:test';
 import type { AuditEvent } from '../../src/core/audit.js';
 import type { ApiClient, DeliveryType } from '../../src/core/model.js';
-import type { FailurePolicy, IdentityInput, NewTokenVerification, SigningKeyRecord, Store } from '../../src/core/ports.js';
+import type { DecidedRows, FailurePolicy, IdentityInput, NewTokenVerification, SigningKeyRecord, Store } from '../../src/core/ports.js';
 import { ERROR_SUPERSEDED } from '../../src/core/token-rules.js';
 import { openStore } from '../../src/store/index.js';
 import { describeEachStore, type OpenedStore } from '../helpers/stores.js';
@@ -518,6 +518,45 @@ describeEachStore('Store contract', (target) => {
     // Other subjects and methods keep their own counts.
     assert.deepEqual(await store.recordFailure('alice', 'kba', policy, T0 + 3000), { failures: 1, lockedUntil: 0 });
     assert.deepEqual(await store.recordFailure('bob', 'token', policy, T0 + 3000), { failures: 1, lockedUntil: 0 });
+  });
+
+  it('recordFailureWithDecision counts as recordFailure does and writes the rows decided on the count with it', async () => {
+    const seen: number[] = [];
+    const decided = (id: string, status: 'FAILED' | 'LOCKOUT', at: number): DecidedRows => ({
+      verification: { id, method: 'totp', subject: 'erin', clientId: 'client-a', deliveryType: null, secretHash: null, status, error: status, attempts: 1, createdAt: at, expiresAt: at + TTL_MS, completedAt: at },
+      audit: { id: `audit-${id}`, at, method: 'totp', operation: 'authenticate', alias: 'erin', clientId: 'client-a', address: null, deliveryType: null, outcome: status, reason: status, requestId: id },
+    });
+    const first = await store.recordFailureWithDecision('erin', 'totp', policy, T0, (count) => {
+      seen.push(count.failures);
+      return decided('erin-1', 'FAILED', T0);
+    });
+    assert.deepEqual(first, { failures: 1, lockedUntil: 0 });
+    // Nothing decided: the count alone (a right answer goes on).
+    assert.deepEqual(await store.recordFailureWithDecision('erin', 'totp', policy, T0 + 1000, (count) => void seen.push(count.failures)), { failures: 2, lockedUntil: 0 });
+    const third = await store.recordFailureWithDecision('erin', 'totp', policy, T0 + 2000, (count) => {
+      seen.push(count.failures);
+      return decided('erin-3', 'LOCKOUT', T0 + 2000);
+    });
+    assert.deepEqual(third, { failures: 3, lockedUntil: T0 + 2000 + policy.lockoutMs });
+    assert.deepEqual(seen, [1, 2, 3], 'each decision saw its own count');
+    assert.deepEqual(await store.recordFailure('erin', 'totp', policy, T0 + 3000), { failures: 4, lockedUntil: T0 + 3000 + policy.lockoutMs }, 'the same count as recordFailure keeps');
+    assert.deepEqual([(await store.findVerification('erin-1'))?.status, (await store.findVerification('erin-3'))?.status], ['FAILED', 'LOCKOUT']);
+    const audit = await store.queryAudit({ alias: 'erin', limit: 10, order: 'oldest' });
+    assert.deepEqual(audit.map((e) => [e.requestId, e.outcome]), [['erin-1', 'FAILED'], ['erin-3', 'LOCKOUT']]);
+  });
+
+  it('recordFailureWithDecision fails when its rows cannot be written, and on SQLite the count goes with them', async () => {
+    const row: DecidedRows = {
+      verification: { id: 'taken-id', method: 'totp', subject: 'fay', clientId: 'client-a', deliveryType: null, secretHash: null, status: 'FAILED', error: null, attempts: 1, createdAt: T0, expiresAt: T0 + TTL_MS, completedAt: T0 },
+      audit: undefined,
+    };
+    await store.recordFailureWithDecision('fay', 'totp', policy, T0, () => row);
+    // The same verification id again: the insert fails, and so does the call.
+    await assert.rejects(store.recordFailureWithDecision('fay', 'totp', policy, T0 + 1000, () => row));
+    // SQLite: one transaction, so the second failure is not counted. PostgreSQL commits the count first
+    // (as recordFailure does); the caller's request fails either way and answers nothing of the check.
+    const expected = store.kind === 'sqlite' ? 2 : 3;
+    assert.equal((await store.recordFailure('fay', 'totp', policy, T0 + 2000)).failures, expected);
   });
 
   it('lockoutsInForce counts the subjects locked now, per method: not ended, not expired, not mere failures', async () => {

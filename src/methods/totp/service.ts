@@ -1,11 +1,11 @@
 // Authenticator apps (docs/totp.md): enrolment with a confirming code, checks of codes recorded as
 // verifications (poll, audit, metrics, the per-client failed-check budget), the per-identity budget of wrong
 // codes, and the operator's reset. The rules are in ./core.ts; the atomic writes in ./store.ts.
-import { VerificationLifecycle } from '../lifecycle.js';
+import { VerificationLifecycle, type PreparedDecision } from '../lifecycle.js';
 import type { FactorChangeRule } from '../../services/factor-change.js';
 import { forbidden } from '../../core/errors.js';
 import type { VerificationStatus } from '../../core/model.js';
-import type { AuditSink, Clock, Store } from '../../core/ports.js';
+import type { AuditSink, Clock, DecidedRows, Store } from '../../core/ports.js';
 import { generateId, type RandomBytes } from '../../core/secrets.js';
 import {
   SECRET_BYTES,
@@ -140,23 +140,44 @@ export class TotpService {
       this.check(undefined, code, now, null);
       return decide('NOT_ENOUGH_DATA', ERROR_TOTP_NOT_REGISTERED);
     }
-    // Every check is counted before its code is compared, so concurrent checks cannot compare more codes
-    // than the budget; a right code then clears the count, as a success does for every method.
-    const attempt = await store.recordFailure(
+    // Every check is counted, and no answer tells anything of its code before the count has committed:
+    // concurrent checks cannot learn of more codes than the budget. The code is compared first, but a
+    // check over the budget is answered LOCKOUT in the very transaction that counted it, whatever its
+    // code, so neither its answer nor its time depends on the code. A wrong code is decided in that
+    // transaction too (one commit); a right one goes on, and clears the count, as a success does for
+    // every method.
+    const match = this.check(active.sealedSecret, code, now, active.lastStep);
+    let decided: { status: VerificationStatus; prepared: PreparedDecision } | undefined;
+    const decideWithCount = (status: VerificationStatus, error: string | null): DecidedRows => {
+      decided = { status, prepared: this.lifecycle.prepare({ operation: 'authenticate', subject: alias, clientId, status, error }) };
+      return decided.prepared.rows;
+    };
+    const attempt = await store.recordFailureWithDecision(
       alias,
       'totp',
       { windowMs: settings.failureWindowSeconds * 1000, maxFailures: settings.maxFailures, lockoutMs: settings.lockoutSeconds * 1000 },
       now,
-    );
-    if (attempt.failures > settings.maxFailures) return decide('LOCKOUT', ERROR_TOTP_LOCKED);
-    const match = this.check(active.sealedSecret, code, now, active.lastStep);
+      (count) => {
+        if (count.failures > settings.maxFailures) return decideWithCount('LOCKOUT', ERROR_TOTP_LOCKED);
+        if (match.kind === 'accepted') return undefined;
+        if (count.failures >= settings.maxFailures) return decideWithCount('LOCKOUT', ERROR_TOTP_LOCKED);
+        return decideWithCount('FAILED', match.kind === 'wrong' ? ERROR_TOTP_WRONG : ERROR_TOTP_USED);
+      },
+    ).catch((err: unknown) => {
+      decided?.prepared.failed(err);
+      throw err;
+    });
+    if (decided) {
+      await decided.prepared.committed();
+      return { requestId: decided.prepared.requestId, status: decided.status, error: decided.prepared.rows.verification.error };
+    }
     // Of concurrent checks with one right code, the database lets exactly one record its step.
     if (match.kind === 'accepted' && (await registrations.acceptStep(found.identityId, active.id, match.step, now))) {
       await store.clearFailures(alias, 'totp');
       return decide('SUCCESS', null);
     }
     if (attempt.failures >= settings.maxFailures) return decide('LOCKOUT', ERROR_TOTP_LOCKED);
-    return decide('FAILED', match.kind === 'wrong' ? ERROR_TOTP_WRONG : ERROR_TOTP_USED);
+    return decide('FAILED', ERROR_TOTP_USED);
   }
 
   /** GET /mfa/totp/status. An unknown alias reads as one without a registration. */
