@@ -176,6 +176,7 @@ export class SqlStore implements Store {
   readonly sql: SqlDatabase;
   private readonly auditBatch: InsertBatch;
   private readonly decidedVerifications: InsertBatch;
+  private readonly failureDecisions: FailureDecisions;
   private readonly counterHits: CounterHits;
   private readonly wrongGuesses: WrongGuessBatch;
   private readonly hotReads: ReadBatch<TokenState | CounterRow | undefined>;
@@ -196,6 +197,7 @@ export class SqlStore implements Store {
     // Counter hits on PostgreSQL commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
     this.counterHits = db.dialect === 'postgres' ? new CounterHits(atOnce(db.relaxed), true) : new CounterHits(inGroupCommit, false);
     this.auditBatch = new InsertBatch(db.dialect === 'postgres' ? atOnce(db) : inGroupCommit, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
+    this.failureDecisions = new FailureDecisions((work) => db.transaction(work));
     // A verification decided at once (a TOTP or KBA check) is a new row per request, like an audit event.
     this.decidedVerifications = new InsertBatch(
       db.dialect === 'postgres' ? atOnce(db) : inGroupCommit,
@@ -469,26 +471,20 @@ export class SqlStore implements Store {
     return countFailure(this.db, subject, method, policy, now);
   }
 
-  async recordFailureWithDecision(
+  recordFailureWithDecision(
     subject: string,
     method: Method,
     policy: FailurePolicy,
     now: number,
     decide: (count: FailureCount) => DecidedRows | undefined,
   ): Promise<FailureCount> {
-    // SQLite: one transaction of the group commit. PostgreSQL: the count commits on its own, as
-    // recordFailure's does, and the rows follow in the batches that carry other requests' rows.
-    if (this.db.dialect === 'sqlite') {
-      return this.db.transaction(async (tx) => {
-        const count = await countFailure(tx, subject, method, policy, now);
-        const rows = decide(count);
-        if (rows) {
-          await tx.run(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES ${VERIFICATION_PLACEHOLDERS}`, verificationParams(rows.verification, null));
-          if (rows.audit) await tx.run(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES (${AUDIT_PLACEHOLDERS})`, auditParams(rows.audit));
-        }
-        return count;
-      });
-    }
+    // SQLite: checks of one turn share one transaction of the group commit, their rows one insert per table.
+    if (this.db.dialect === 'sqlite') return this.failureDecisions.add({ subject, method, policy, now, decide });
+    return this.countThenWrite(subject, method, policy, now, decide);
+  }
+
+  /** PostgreSQL: the count commits on its own, as recordFailure's does; the rows follow in the batches that carry other requests' rows. */
+  private async countThenWrite(subject: string, method: Method, policy: FailurePolicy, now: number, decide: (count: FailureCount) => DecidedRows | undefined): Promise<FailureCount> {
     const count = await countFailure(this.db, subject, method, policy, now);
     const rows = decide(count);
     if (rows) await Promise.all([this.recordVerification(rows.verification), rows.audit && this.auditBatch.add(auditParams(rows.audit))]);
@@ -846,6 +842,71 @@ const MAX_INSERT_BATCH = 64;
  * that arrive while it is under way go in the next, as one multi-row statement (one round trip, one
  * commit). A row is answered once its statement has committed; a failed statement fails every row it carried.
  */
+interface FailureDecision {
+  readonly subject: string;
+  readonly method: Method;
+  readonly policy: FailurePolicy;
+  readonly now: number;
+  readonly decide: (count: FailureCount) => DecidedRows | undefined;
+}
+
+/**
+ * Failures counted with the rows decided on each count (recordFailureWithDecision), on SQLite: the calls
+ * made before their transaction has begun join it, so the checks of one turn are one transaction of the
+ * group commit, each counted in arrival order, and their rows are one insert per table. A statement that
+ * fails fails them all (none is answered on a count that was rolled back).
+ */
+type WaitingDecision = FailureDecision & { readonly resolve: (count: FailureCount) => void; readonly reject: (err: unknown) => void };
+
+class FailureDecisions {
+  private pending: WaitingDecision[] | undefined;
+  private readonly verificationsText = textPerCount((n) => `INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES ${Array(n).fill(VERIFICATION_PLACEHOLDERS).join(', ')}`);
+  private readonly auditText = textPerCount((n) => `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${Array(n).fill(`(${AUDIT_PLACEHOLDERS})`).join(', ')}`);
+
+  constructor(private readonly inTransaction: Runner) {}
+
+  add(decision: FailureDecision): Promise<FailureCount> {
+    return new Promise((resolve, reject) => {
+      let joined = this.pending;
+      if (!joined) {
+        joined = this.pending = [];
+        this.write(joined);
+      }
+      joined.push({ ...decision, resolve, reject });
+      // A full transaction takes no more; the next call opens another.
+      if (joined.length === MAX_INSERT_BATCH) this.pending = undefined;
+    });
+  }
+
+  /** Asks for the transaction of `joined`, which takes the calls made until it begins. */
+  private write(joined: WaitingDecision[]): void {
+    this.inTransaction(async (tx) => {
+      if (this.pending === joined) this.pending = undefined;
+      const counts: FailureCount[] = [];
+      const verifications = { rows: 0, params: [] as Param[] };
+      const audits = { rows: 0, params: [] as Param[] };
+      for (const d of joined) {
+        const count = await countFailure(tx, d.subject, d.method, d.policy, d.now);
+        counts.push(count);
+        const rows = d.decide(count);
+        if (!rows) continue;
+        verifications.rows++;
+        verifications.params.push(...verificationParams(rows.verification, null));
+        if (rows.audit) {
+          audits.rows++;
+          audits.params.push(...auditParams(rows.audit));
+        }
+      }
+      if (verifications.rows > 0) await tx.run(this.verificationsText(verifications.rows), verifications.params);
+      if (audits.rows > 0) await tx.run(this.auditText(audits.rows), audits.params);
+      return counts;
+    }).then(
+      (counts) => joined.forEach((d, i) => d.resolve(counts[i]!)),
+      (err: unknown) => joined.forEach((d) => d.reject(err)),
+    );
+  }
+}
+
 class InsertBatch {
   private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
   private busy = false;

@@ -545,6 +545,29 @@ describeEachStore('Store contract', (target) => {
     assert.deepEqual(audit.map((e) => [e.requestId, e.outcome]), [['erin-1', 'FAILED'], ['erin-3', 'LOCKOUT']]);
   });
 
+  it('concurrent recordFailureWithDecision calls each see a count of their own, and every decided row is written', async () => {
+    const seen: number[] = [];
+    const ids = range(1, 20).map((i) => `gil-${i}`);
+    const counts = await Promise.all(
+      ids.map((id, i) =>
+        store.recordFailureWithDecision('gil', 'totp', GENEROUS, T0 + i, (count) => {
+          seen.push(count.failures);
+          // Every other check decided on its count; the rest go on (as a right code does).
+          if (i % 2 === 1) return undefined;
+          return {
+            verification: { id, method: 'totp', subject: 'gil', clientId: 'client-a', deliveryType: null, secretHash: null, status: 'FAILED', error: null, attempts: 1, createdAt: T0, expiresAt: T0 + TTL_MS, completedAt: T0 },
+            audit: { id: `audit-${id}`, at: T0, method: 'totp', operation: 'authenticate', alias: 'gil', clientId: 'client-a', address: null, deliveryType: null, outcome: 'FAILED', reason: null, requestId: id },
+          };
+        }),
+      ),
+    );
+    assert.deepEqual(ascending(counts.map((c) => c.failures)), range(1, 20));
+    assert.deepEqual(ascending(seen), range(1, 20));
+    const written = await Promise.all(ids.map((id) => store.findVerification(id)));
+    assert.deepEqual(written.map((v) => v !== undefined), ids.map((_, i) => i % 2 === 0));
+    assert.equal((await store.queryAudit({ alias: 'gil', limit: 100 })).length, 10);
+  });
+
   it('recordFailureWithDecision fails when its rows cannot be written, and on SQLite the count goes with them', async () => {
     const row: DecidedRows = {
       verification: { id: 'taken-id', method: 'totp', subject: 'fay', clientId: 'client-a', deliveryType: null, secretHash: null, status: 'FAILED', error: null, attempts: 1, createdAt: T0, expiresAt: T0 + TTL_MS, completedAt: T0 },
