@@ -197,7 +197,7 @@ export class SqlStore implements Store {
     // Counter hits on PostgreSQL commit without waiting for the disk: a rate limit, like Redis, which holds its counts in memory.
     this.counterHits = db.dialect === 'postgres' ? new CounterHits(atOnce(db.relaxed), true) : new CounterHits(inGroupCommit, false);
     this.auditBatch = new InsertBatch(db.dialect === 'postgres' ? atOnce(db) : inGroupCommit, `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
-    this.failureDecisions = new FailureDecisions((work) => db.transaction(work));
+    this.failureDecisions = new FailureDecisions(inGroupCommit);
     // A verification decided at once (a TOTP or KBA check) is a new row per request, like an audit event.
     this.decidedVerifications = new InsertBatch(
       db.dialect === 'postgres' ? atOnce(db) : inGroupCommit,
@@ -487,7 +487,7 @@ export class SqlStore implements Store {
   private async countThenWrite(subject: string, method: Method, policy: FailurePolicy, now: number, decide: (count: FailureCount) => DecidedRows | undefined): Promise<FailureCount> {
     const count = await countFailure(this.db, subject, method, policy, now);
     const rows = decide(count);
-    if (rows) await Promise.all([this.recordVerification(rows.verification), rows.audit && this.auditBatch.add(auditParams(rows.audit))]);
+    if (rows) await Promise.all([this.recordVerification(rows.verification), rows.audit && this.appendAudit(rows.audit)]);
     return count;
   }
 
@@ -837,11 +837,10 @@ const VERIFICATIONS_BY_ID = textPerCount((n) => `WITH q (id) AS (VALUES ${keysAs
 /** Rows one batched insert carries at most. */
 const MAX_INSERT_BATCH = 64;
 
-/**
- * Rows of one table inserted together, one statement under way at a time: the first goes at once; those
- * that arrive while it is under way go in the next, as one multi-row statement (one round trip, one
- * commit). A row is answered once its statement has committed; a failed statement fails every row it carried.
- */
+/** `INSERT ... VALUES` of `rows` rows, each `rowPlaceholders`, built once for each number of rows. */
+const multiRowInsert = (insert: string, rowPlaceholders: string): ((rows: number) => string) =>
+  textPerCount((rows) => `${insert} ${Array.from({ length: rows }, () => rowPlaceholders).join(', ')}`);
+
 interface FailureDecision {
   readonly subject: string;
   readonly method: Method;
@@ -850,18 +849,18 @@ interface FailureDecision {
   readonly decide: (count: FailureCount) => DecidedRows | undefined;
 }
 
+type WaitingDecision = FailureDecision & { readonly resolve: (count: FailureCount) => void; readonly reject: (err: unknown) => void };
+
 /**
  * Failures counted with the rows decided on each count (recordFailureWithDecision), on SQLite: the calls
  * made before their transaction has begun join it, so the checks of one turn are one transaction of the
  * group commit, each counted in arrival order, and their rows are one insert per table. A statement that
  * fails fails them all (none is answered on a count that was rolled back).
  */
-type WaitingDecision = FailureDecision & { readonly resolve: (count: FailureCount) => void; readonly reject: (err: unknown) => void };
-
 class FailureDecisions {
   private pending: WaitingDecision[] | undefined;
-  private readonly verificationsText = textPerCount((n) => `INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES ${Array(n).fill(VERIFICATION_PLACEHOLDERS).join(', ')}`);
-  private readonly auditText = textPerCount((n) => `INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES ${Array(n).fill(`(${AUDIT_PLACEHOLDERS})`).join(', ')}`);
+  private readonly verificationsText = multiRowInsert(`INSERT INTO verifications (${VERIFICATION_COLUMNS}, provider_state) VALUES`, VERIFICATION_PLACEHOLDERS);
+  private readonly auditText = multiRowInsert(`INSERT INTO audit_events (${AUDIT_COLUMNS}) VALUES`, `(${AUDIT_PLACEHOLDERS})`);
 
   constructor(private readonly inTransaction: Runner) {}
 
@@ -907,6 +906,11 @@ class FailureDecisions {
   }
 }
 
+/**
+ * Rows of one table inserted together, one statement under way at a time: the first goes at once; those
+ * that arrive while it is under way go in the next, as one multi-row statement (one round trip, one
+ * commit). A row is answered once its statement has committed; a failed statement fails every row it carried.
+ */
 class InsertBatch {
   private readonly waiting: Array<{ params: readonly Param[]; resolve: () => void; reject: (err: unknown) => void }> = [];
   private busy = false;
@@ -918,7 +922,7 @@ class InsertBatch {
     insert: string,
     rowPlaceholders: string,
   ) {
-    this.statement = textPerCount((rows) => `${insert} ${Array.from({ length: rows }, () => rowPlaceholders).join(', ')}`);
+    this.statement = multiRowInsert(insert, rowPlaceholders);
   }
 
   add(params: readonly Param[]): Promise<void> {

@@ -147,10 +147,10 @@ export class TotpService {
     // transaction too (one commit); a right one goes on, and clears the count, as a success does for
     // every method.
     const match = this.check(active.sealedSecret, code, now, active.lastStep);
-    let decided: { status: VerificationStatus; prepared: PreparedDecision } | undefined;
+    let decided: PreparedDecision | undefined;
     const decideWithCount = (status: VerificationStatus, error: string | null): DecidedRows => {
-      decided = { status, prepared: this.lifecycle.prepare({ operation: 'authenticate', subject: alias, clientId, status, error }) };
-      return decided.prepared.rows;
+      decided = this.lifecycle.prepare({ operation: 'authenticate', subject: alias, clientId, status, error });
+      return decided.rows;
     };
     const attempt = await store.recordFailureWithDecision(
       alias,
@@ -164,12 +164,13 @@ export class TotpService {
         return decideWithCount('FAILED', match.kind === 'wrong' ? ERROR_TOTP_WRONG : ERROR_TOTP_USED);
       },
     ).catch((err: unknown) => {
-      decided?.prepared.failed(err);
+      decided?.failed(err);
       throw err;
     });
     if (decided) {
-      await decided.prepared.committed();
-      return { requestId: decided.prepared.requestId, status: decided.status, error: decided.prepared.rows.verification.error };
+      await decided.committed();
+      const { status, error } = decided.rows.verification;
+      return { requestId: decided.requestId, status, error };
     }
     // Of concurrent checks with one right code, the database lets exactly one record its step.
     if (match.kind === 'accepted' && (await registrations.acceptStep(found.identityId, active.id, match.step, now))) {
